@@ -66,6 +66,9 @@ class DockerConfig(_Section):
     base_url: str | None = None
     # How long a create waits for execd to answer /ping.
     ready_timeout_seconds: float = Field(60.0, gt=0)
+    # Host directory for what labels cannot hold (renewed expiry, patched
+    # metadata): one small JSON file per sandbox, never inside the sandbox.
+    state_dir: str = "/var/lib/sandhold"
 
 
 class SecureRuntimeConfig(_Section):

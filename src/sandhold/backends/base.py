@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Protocol
 
 
-class State(str, enum.Enum):
+class State(enum.StrEnum):
     """Lifecycle states, spelled as on the wire."""
 
     PENDING = "Pending"
@@ -142,9 +142,7 @@ class SandboxBackend(Protocol):
 
     async def renew(self, sandbox_id: str, expires_at: datetime) -> datetime: ...
 
-    async def patch_metadata(
-        self, sandbox_id: str, changes: dict[str, str | None]
-    ) -> Sandbox:
+    async def patch_metadata(self, sandbox_id: str, changes: dict[str, str | None]) -> Sandbox:
         """Set keys with a value, remove keys whose value is None."""
 
     async def endpoint(self, sandbox_id: str, port: int) -> Endpoint:
