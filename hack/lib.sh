@@ -8,7 +8,7 @@ SANDHOLD_LOG_DIR="${SANDHOLD_LOG_DIR:-/var/log/sandhold}"
 SANDHOLD_CACHE_DIR="${SANDHOLD_CACHE_DIR:-/var/cache/sandhold}"
 SANDHOLD_ETC_DIR="${SANDHOLD_ETC_DIR:-/etc/sandhold}"
 DOCKER_DAEMON_JSON="${DOCKER_DAEMON_JSON:-/etc/docker/daemon.json}"
-SANDHOLD_VERSION="$(tr -d '[:space:]' <"$SANDHOLD_ROOT/VERSION")"
+SANDHOLD_VERSION="${SANDHOLD_VERSION:-$(tr -d "[:space:]" <"$SANDHOLD_ROOT/VERSION")}"
 
 # Label put on every locally built image: the hash of the recipe it came from.
 # An image carrying the current hash is up to date and is not rebuilt.
