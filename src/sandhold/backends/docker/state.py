@@ -6,10 +6,14 @@ The exit code decides between Terminated (0) and Failed (anything else).
 
 from __future__ import annotations
 
+import json
+import re
 from datetime import datetime
 from typing import Any
 
-from sandhold.backends.base import State, Status
+from sandhold.backends.base import Sandbox, State, Status
+from sandhold.backends.docker import labels
+from sandhold.backends.docker.overlay import Overlay
 
 # Reasons (CamelCase, stable: clients may match on them).
 REASON_COMPLETED = "Completed"  # entrypoint exited 0
@@ -65,3 +69,54 @@ def _exited(state: dict[str, Any], finished: datetime | None) -> Status:
     if code > 128:
         message += f" (signal {code - 128})"
     return Status(State.FAILED, REASON_ERROR, message, finished)
+
+
+def sandbox_from_labels(
+    container_labels: dict[str, str], state: dict[str, Any], overlay: Overlay | None
+) -> Sandbox:
+    """A ``Sandbox`` from its labels, its Docker state and the mutable overlay.
+
+    The overlay (renewed expiry, patched metadata) wins when present; labels
+    hold everything else and are the fallback for both.
+    """
+    return Sandbox(
+        id=container_labels[labels.SANDBOX_ID],
+        image=container_labels.get(labels.IMAGE, ""),
+        entrypoint=json.loads(container_labels.get(labels.ENTRYPOINT) or "[]"),
+        status=status_from_state(state),
+        created_at=labels.parse_time(container_labels[labels.CREATED_AT]),
+        expires_at=effective_expiry(container_labels, overlay),
+        metadata=effective_metadata(container_labels, overlay),
+        runtime=container_labels.get(labels.RUNTIME, ""),
+    )
+
+
+def effective_expiry(container_labels: dict[str, str], overlay: Overlay | None) -> datetime | None:
+    if overlay is not None:
+        return overlay.expires_at
+    return labels.parse_time(container_labels.get(labels.EXPIRES_AT))
+
+
+def effective_metadata(container_labels: dict[str, str], overlay: Overlay | None) -> dict[str, str]:
+    if overlay is not None:
+        return dict(overlay.metadata)
+    return labels.metadata_from_labels(container_labels)
+
+
+_EXIT_CODE = re.compile(r"^Exited \((-?\d+)\)")
+
+
+def state_from_list_entry(entry: dict[str, Any]) -> dict[str, Any]:
+    """The ``inspect``-style State that a ``GET /containers/json`` entry allows.
+
+    The list gives the state word and, for exited containers, the exit code
+    inside the human ``Status`` text ("Exited (137) 3 seconds ago"); OOM and
+    error details need an inspect (see ``needs_inspect``).
+    """
+    match = _EXIT_CODE.match(entry.get("Status", ""))
+    return {"Status": entry.get("State", ""), "ExitCode": int(match.group(1)) if match else 0}
+
+
+def needs_inspect(state: dict[str, Any]) -> bool:
+    """True when a list entry cannot tell why the container failed."""
+    return state["Status"] == "dead" or (state["Status"] == "exited" and state["ExitCode"] != 0)
