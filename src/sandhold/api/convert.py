@@ -50,13 +50,13 @@ _RUNTIME_REFUSAL = "the runtime is chosen by the server administrator"
 # --- resource quantities ----------------------------------------------------
 
 
-def _decimal(field: str, raw: str) -> Decimal:
+def _decimal(field: str, number: str, original: str) -> Decimal:
     try:
-        value = Decimal(raw)
+        value = Decimal(number)
     except InvalidOperation:
-        raise InvalidRequest(f"{field}: {raw!r} is not a quantity") from None
+        raise InvalidRequest(f"{field}: {original!r} is not a quantity") from None
     if not value.is_finite() or value <= 0:
-        raise InvalidRequest(f"{field}: {raw!r} must be a positive quantity")
+        raise InvalidRequest(f"{field}: {original!r} must be a positive quantity")
     return value
 
 
@@ -64,7 +64,7 @@ def parse_cpu(raw: str | int | float, *, field: str = "resourceLimits.cpu") -> i
     """``"1"``, ``"0.5"``, ``"500m"`` -> nano-CPUs. Raises ``InvalidRequest``."""
     text = str(raw).strip()
     millis = text.endswith("m")
-    cores = _decimal(field, text[:-1] if millis else text) / (1000 if millis else 1)
+    cores = _decimal(field, text[:-1] if millis else text, text) / (1000 if millis else 1)
     nano = int(cores * NANO)
     if nano < 1_000_000:  # below 1 millicore the engines round to zero
         raise InvalidRequest(f"{field}: {text!r} is below the minimum of 1m")
@@ -82,7 +82,7 @@ def parse_memory(raw: str | int | float, *, field: str = "resourceLimits.memory"
         if text.endswith(suffix):
             number, factor = text[: -len(suffix)], multiplier
             break
-    value = _decimal(field, number) * factor
+    value = _decimal(field, number, text) * factor
     if value != value.to_integral_value():
         raise InvalidRequest(f"{field}: {text!r} is not a whole number of bytes")
     return int(value)
