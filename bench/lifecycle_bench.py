@@ -133,7 +133,8 @@ def main() -> None:
     out.write_text(json.dumps(payload, indent=2) + "\n")
     print(f"image {args.image}, {args.runs} runs each\n")
     print(
-        "| runtime | SDK create → first exec p50 / p95 | docker run -d + exec p50 / p95 | idle sandbox memory |"
+        "| runtime | SDK create → first exec p50 / p95 "
+        "| docker run -d + exec p50 / p95 | idle sandbox memory |"
     )
     print("|---|---|---|---|")
     for runtime, r in results.items():
