@@ -1,0 +1,3 @@
+module sandhold.dev/execd
+
+go 1.22
