@@ -168,8 +168,6 @@ class SandboxCreator:
                 await self._fail_if_exited(name, attrs, spec)
                 url = url or self._ping_url(attrs)
                 next_state_check = now + STATE_CHECK_SECONDS
-            if url is not None and await self._ping(url, token):
-                return
             if loop.time() >= deadline:
                 logs = await self._last_logs(name)
                 raise SandholdError(
@@ -177,6 +175,8 @@ class SandboxCreator:
                     f"(entrypoint {spec.entrypoint}); last output: {logs}",
                     code=READY_TIMEOUT_CODE,
                 )
+            if url is not None and await self._ping(url, token):
+                return
             await asyncio.sleep(PING_INTERVAL_SECONDS)
 
     def _ping_url(self, attrs: dict[str, Any]) -> str | None:
