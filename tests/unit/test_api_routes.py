@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -105,6 +106,7 @@ class TestCreateAndGet:
             ({"resourceLimits": {"memory": "2 gigs"}}, 400, "resourceLimits.memory"),
             ({"resourceLimits": {"gpu": "1"}}, 501, "gpu"),
             ({"env": {"A": 1}}, 400, "env.A"),
+            ({"metadata": {"a": None}}, 400, "metadata.a"),
             ({"metadata": {"a=b": "c"}}, 400, "metadata"),
             ({"networkPolicy": {"defaultAction": "deny"}}, 501, "networkPolicy"),
             ({"volumes": [{"name": "v"}]}, 501, "volumes"),
@@ -122,6 +124,11 @@ class TestCreateAndGet:
         assert_error(client.post("/v1/sandboxes", content=b"{nope"), 400)
         assert_error(client.post("/v1/sandboxes", json=[1, 2]), 400)
         assert_error(client.post("/v1/sandboxes"), 400)
+
+    def test_json_without_content_type_is_parsed(self, client: TestClient):
+        response = client.post("/v1/sandboxes", content=json.dumps(SDK_DEFAULT_BODY).encode())
+        assert "content-type" not in response.request.headers
+        assert response.status_code == 202
 
     def test_unknown_fields_do_not_crash(self, client: TestClient):
         create(client, brandNewField={"x": [1]}, extensions={"storage.id": "s"})

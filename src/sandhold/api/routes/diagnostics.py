@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path, Query
 
@@ -20,22 +20,28 @@ SandboxId = Annotated[str, Path(min_length=1)]
 Scope = Annotated[str | None, Query()]
 
 
-def _inline(sandbox_id: str, kind: str, scope: str | None, found: Diagnostics) -> dict:
+def _inline(
+    sandbox_id: str, kind: Literal["logs", "events"], scope: str | None, found: Diagnostics
+) -> schemas.DiagnosticContent:
     return schemas.DiagnosticContent(
         sandbox_id=sandbox_id,
-        kind=kind,  # type: ignore[arg-type]
+        kind=kind,
         scope=scope or "all",
         content_type=found.content_type,
         truncated=found.truncated,
         content=found.content,
-    ).model_dump(by_alias=True)
+    )
 
 
 @router.get("/logs", response_model=schemas.DiagnosticContent)
-async def get_logs(sandbox_id: SandboxId, backend: BackendDep, scope: Scope = None) -> dict:
+async def get_logs(
+    sandbox_id: SandboxId, backend: BackendDep, scope: Scope = None
+) -> schemas.DiagnosticContent:
     return _inline(sandbox_id, "logs", scope, await backend.logs(sandbox_id, scope))
 
 
 @router.get("/events", response_model=schemas.DiagnosticContent)
-async def get_events(sandbox_id: SandboxId, backend: BackendDep, scope: Scope = None) -> dict:
+async def get_events(
+    sandbox_id: SandboxId, backend: BackendDep, scope: Scope = None
+) -> schemas.DiagnosticContent:
     return _inline(sandbox_id, "events", scope, await backend.events(sandbox_id, scope))

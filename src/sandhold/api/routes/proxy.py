@@ -55,8 +55,11 @@ HOP_BY_HOP = frozenset(
         "upgrade",
     }
 )
-# Never forwarded upstream: our own credentials and what the client library sets.
+# Never forwarded upstream: the host, and credentials. The execd token is
+# replaced by the one the backend issued; the API key and every other
+# OPEN-SANDBOX-* header stay out of the untrusted sandbox.
 _NOT_FORWARDED = HOP_BY_HOP | {"host", API_KEY_HEADER.lower(), EXECD_TOKEN_HEADER.lower()}
+_PRIVATE_PREFIXES = ("open-sandbox-", "opensandbox-")
 _WS_HANDSHAKE_PREFIX = "sec-websocket-"
 
 SandboxId = Annotated[str, Path(min_length=1)]
@@ -148,7 +151,9 @@ def forward_headers(incoming: Headers, endpoint_headers: dict[str, str]) -> list
     kept = [
         (name, value)
         for name, value in incoming.items()
-        if name not in _NOT_FORWARDED and name not in named_hops
+        if name not in _NOT_FORWARDED
+        and name not in named_hops
+        and not name.startswith(_PRIVATE_PREFIXES)
     ]
     return kept + list(endpoint_headers.items())
 
