@@ -73,8 +73,9 @@ build_base() {
 }
 
 build_busybox() {
-  [[ -x /bin/busybox ]] && dpkg-query -W busybox-static >/dev/null 2>&1 ||
+  if [[ ! -x /bin/busybox ]] || ! dpkg-query -W busybox-static >/dev/null 2>&1; then
     die "busybox-static is missing; run hack/setup-host.sh (or apt-get install busybox-static)"
+  fi
   local hash
   hash="$(recipe_hash images/busybox/* "busybox-static=$(dpkg-query -W -f='${Version}' busybox-static)")"
   build_rootfs_image busybox "$hash" images/busybox/rootfs.sh

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared helpers for the hack/ scripts. Source it; it does nothing on its own.
 #
 # Conventions: quiet on success, one-line actionable error on failure, the
@@ -12,7 +13,7 @@ SANDHOLD_VERSION="${SANDHOLD_VERSION:-$(tr -d "[:space:]" <"$SANDHOLD_ROOT/VERSI
 
 # Label put on every locally built image: the hash of the recipe it came from.
 # An image carrying the current hash is up to date and is not rebuilt.
-RECIPE_LABEL="dev.sandhold.image.recipe-sha256"
+export RECIPE_LABEL="dev.sandhold.image.recipe-sha256"
 
 die() {
   echo "error: $*" >&2

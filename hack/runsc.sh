@@ -76,6 +76,7 @@ unregister() {
 remove_probe_containers() {
   local ids
   ids="$(docker ps -aq --filter "label=$PROBE_LABEL")"
+  # shellcheck disable=SC2086  # one container id per word
   [[ -z "$ids" ]] || docker rm -f $ids >/dev/null 2>&1 || true
 }
 
@@ -164,6 +165,7 @@ EOF
 choice_is_current() {
   [[ -f "$RUNSC_ENV" ]] || return 1
   local RUNSC_PATH="" RUNSC_NETWORK="" RUNSC_SHA256="" RUNSC_KERNEL=""
+  # shellcheck disable=SC1090
   source "$RUNSC_ENV"
   [[ -x "$RUNSC_PATH" && "$RUNSC_KERNEL" == "$(uname -r)" ]] || return 1
   [[ "$(sha256sum "$RUNSC_PATH" | cut -c1-64)" == "$RUNSC_SHA256" ]] || return 1

@@ -23,7 +23,8 @@ source hack/lib.sh
 APT_PACKAGES=(docker.io runsc debootstrap busybox-static docker-registry apache2-utils
   iproute2 procps curl ca-certificates git)
 GO_MIN="1.21"             # first Go that fetches a newer toolchain when a go.mod asks for one
-GO_FALLBACK="go1.26.8"    # installed to /usr/local/go only when no usable go exists
+GO_FALLBACK="go1.26.8"    # installed to $GO_INSTALL_DIR only when no usable go exists
+GO_INSTALL_DIR="${GO_INSTALL_DIR:-/usr/local/go}"
 PYTHON_MIN="3.11"
 
 step() {
@@ -52,25 +53,32 @@ install_go_toolchain() {
   tmp="$(mktemp -d)"
   run_logged go-install curl -fsSL -o "$tmp/go.zip" \
     "https://proxy.golang.org/golang.org/toolchain/@v/$zip" ||
-    die "downloading Go $GO_FALLBACK from proxy.golang.org failed; install Go >= $GO_MIN into /usr/local/go by hand"
+    die "downloading Go $GO_FALLBACK from proxy.golang.org failed; install Go >= $GO_MIN into $GO_INSTALL_DIR by hand"
   run_logged go-install unzip -q "$tmp/go.zip" -d "$tmp"
-  rm -rf /usr/local/go
-  mv "$tmp/golang.org/toolchain@v0.0.1-$GO_FALLBACK.linux-$arch" /usr/local/go
+  rm -rf "$GO_INSTALL_DIR"
+  mv "$tmp/golang.org/toolchain@v0.0.1-$GO_FALLBACK.linux-$arch" "$GO_INSTALL_DIR"
   rm -rf "$tmp"
 }
 
+# make and later scripts may run with a PATH that lacks $GO_INSTALL_DIR/bin.
+link_go_into_path() {
+  ln -sf "$GO_INSTALL_DIR/bin/go" /usr/local/bin/go
+  ln -sf "$GO_INSTALL_DIR/bin/gofmt" /usr/local/bin/gofmt
+}
+
 ensure_go() {
-  # The usual place for a hand-installed Go, often missing from a non-login PATH.
-  [[ ":$PATH:" == *":/usr/local/go/bin:"* ]] || export PATH="$PATH:/usr/local/go/bin"
+  if ! command -v go >/dev/null && [[ -x "$GO_INSTALL_DIR/bin/go" ]]; then
+    link_go_into_path
+  fi
   if command -v go >/dev/null && version_at_least "$(go_version)" "$GO_MIN"; then
     return 0
   fi
-  note "go missing or older than $GO_MIN: installing $GO_FALLBACK into /usr/local/go"
+  note "go missing or older than $GO_MIN: installing $GO_FALLBACK into $GO_INSTALL_DIR"
   install_go_toolchain
-  # make and later scripts may run with a PATH that lacks /usr/local/go/bin.
-  ln -sf /usr/local/go/bin/go /usr/local/bin/go
-  ln -sf /usr/local/go/bin/gofmt /usr/local/bin/gofmt
-  version_at_least "$(go_version)" "$GO_MIN" || die "Go $GO_FALLBACK installed but 'go' still reports '$(go_version)'; check PATH"
+  link_go_into_path
+  hash -r
+  version_at_least "$(go_version)" "$GO_MIN" ||
+    die "Go $GO_FALLBACK installed but 'go' reports '$(go_version)': an older go comes first in PATH ($(command -v go))"
 }
 
 python_ok() {
