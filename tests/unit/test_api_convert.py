@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from sandhold.api import convert, schemas
-from sandhold.backends.base import State
+from sandhold.backends.base import Sandbox, State, Status
 from sandhold.errors import InvalidRequest, NotImplementedFeature
 
 
@@ -216,3 +216,13 @@ class TestPaginate:
         items, info = convert.paginate(list(range(total)), page=page, page_size=size)
         assert (len(items), info.total_pages, info.has_next_page) == (count, pages, more)
         assert info.total_items == total
+
+
+def test_oldest_first_breaks_ties_by_id():
+    at = datetime(2030, 1, 1, tzinfo=UTC)
+
+    def box(sid: str, when: datetime) -> Sandbox:
+        return Sandbox(sid, "img", ["x"], Status(State.RUNNING), when, None, {}, "runc")
+
+    ordered = convert.oldest_first([box("b", at), box("c", at - timedelta(1)), box("a", at)])
+    assert [s.id for s in ordered] == ["c", "a", "b"]

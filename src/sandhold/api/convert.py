@@ -281,6 +281,11 @@ def to_list_filter(states: list[str], metadata: str | None) -> ListFilter:
     return ListFilter(states=parse_states(states), metadata=parse_metadata_filter(metadata))
 
 
+def oldest_first(sandboxes: list[Sandbox]) -> list[Sandbox]:
+    """A total order, so page N never repeats or skips what page N-1 showed."""
+    return sorted(sandboxes, key=lambda s: (_aware(s.created_at), s.id))
+
+
 def paginate(
     items: list[Sandbox], *, page: int, page_size: int
 ) -> tuple[list[Sandbox], schemas.Pagination]:

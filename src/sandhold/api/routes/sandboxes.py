@@ -42,7 +42,7 @@ async def list_sandboxes(
 ) -> schemas.SandboxList:
     """Sandboxes matching any of ``state`` and all of ``metadata``, oldest first."""
     flt = convert.to_list_filter(state, metadata)
-    found = await backend.list(flt)
+    found = convert.oldest_first(await backend.list(flt))
     items, pagination = convert.paginate(found, page=page, page_size=page_size)
     return schemas.SandboxList(items=[convert.to_public(s) for s in items], pagination=pagination)
 
