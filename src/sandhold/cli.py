@@ -112,6 +112,7 @@ def serve(config: ConfigOption = None) -> None:
         host=cfg.server.host,
         port=cfg.server.port,
         log_config=None,
+        access_log=False,
         timeout_graceful_shutdown=10,
     )
 
