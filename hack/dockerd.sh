@@ -17,12 +17,13 @@ DOCKERD_LOG="$SANDHOLD_LOG_DIR/dockerd.log"
 START_TIMEOUT_S="${DOCKERD_START_TIMEOUT_S:-60}" # a cold start takes ~2 s; 60 s is a hung daemon
 STOP_TIMEOUT_S=30 # dockerd waits up to 15 s per live container by default
 
-dockerd_pid() { pidof dockerd 2>/dev/null | awk '{print $1}'; }
+dockerd_pid() { { pidof dockerd 2>/dev/null || true; } | awk '{print $1}'; }
 
+# wait_until_ready PID : until `docker info` answers, PID dies, or the timeout.
 wait_until_ready() {
-  local deadline=$((SECONDS + START_TIMEOUT_S))
+  local pid="$1" deadline=$((SECONDS + START_TIMEOUT_S))
   until docker_ready; do
-    if [[ -z "$(dockerd_pid)" ]]; then
+    if ! kill -0 "$pid" 2>/dev/null; then
       die "dockerd exited during startup; last lines of $DOCKERD_LOG: $(tail -n 3 "$DOCKERD_LOG" | tr '\n' ' ')"
     fi
     ((SECONDS < deadline)) || die "dockerd did not answer 'docker info' within ${START_TIMEOUT_S}s; see $DOCKERD_LOG"
@@ -33,8 +34,10 @@ wait_until_ready() {
 start() {
   require_root
   command -v dockerd >/dev/null || die "dockerd is not installed; run hack/setup-host.sh (or apt-get install docker.io)"
-  if [[ -n "$(dockerd_pid)" ]]; then
-    wait_until_ready
+  local pid
+  pid="$(dockerd_pid)"
+  if [[ -n "$pid" ]]; then
+    wait_until_ready "$pid"
     return 0
   fi
   mkdir -p "$SANDHOLD_LOG_DIR"
@@ -44,8 +47,9 @@ start() {
   fi
   echo "--- $(date -u +%FT%TZ) hack/dockerd.sh start" >>"$DOCKERD_LOG"
   # setsid: the daemon must outlive the shell (and CI step) that started it.
+  # Its pid is watched directly: pidof misses it until the exec completes.
   setsid dockerd >>"$DOCKERD_LOG" 2>&1 </dev/null &
-  wait_until_ready
+  wait_until_ready "$!"
   note "dockerd $(docker version --format '{{.Server.Version}}') started (log: $DOCKERD_LOG)"
 }
 
