@@ -1,6 +1,6 @@
 // Command execd is the agent inside every Sandhold sandbox: the execd HTTP
-// API (`execd`), or PID 1 supervising that API and the user's entrypoint
-// (`execd init -- <entrypoint...>`).
+// API (`execd`), PID 1 supervising that API and the user's entrypoint
+// (`execd init -- <entrypoint...>`), or the runtime canary (`execd probe`).
 package main
 
 import (
@@ -20,6 +20,7 @@ import (
 
 	"sandhold.dev/execd/pkg/command"
 	"sandhold.dev/execd/pkg/initproc"
+	"sandhold.dev/execd/pkg/probe"
 	"sandhold.dev/execd/pkg/server"
 )
 
@@ -66,6 +67,13 @@ func newLogger(level string) (*slog.Logger, error) {
 
 func main() {
 	args := os.Args[1:]
+	if len(args) > 0 && args[0] == "probe" {
+		if err := probe.Run(os.Stdout); err != nil {
+			fmt.Fprintln(os.Stderr, "execd probe:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	initMode := len(args) > 0 && args[0] == "init"
 	if initMode {
 		args = args[1:]
