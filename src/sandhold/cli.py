@@ -1,4 +1,4 @@
-"""``sandhold serve | doctor | init-config``: the administrator's entry points.
+"""``sandhold serve | doctor | init-config | controller``: the administrator's entry points.
 
 Every failure an administrator can fix is one line on stderr that names what
 is wrong and how to fix it, and a non-zero exit (2 for configuration and
@@ -146,6 +146,29 @@ def init_config(
         fail(f"{output} exists: pass --force to overwrite it")
     output.write_text(text)
     typer.echo(f"wrote {output}", err=True)
+
+
+@app.command()
+def controller(
+    kubeconfig: Annotated[
+        Path | None, typer.Option(help="kubeconfig file (default: in-cluster, else $KUBECONFIG).")
+    ] = None,
+    namespace: Annotated[
+        str | None, typer.Option(help="Watch only this namespace (default: all).")
+    ] = None,
+    log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
+) -> None:
+    """Run the BatchSandbox/Pool controller (needs the `kubernetes` extra)."""
+    from sandhold.controller import run
+    from sandhold.logs import setup_logging
+
+    try:
+        import kopf  # noqa: F401
+        import kubernetes  # noqa: F401
+    except ImportError as exc:
+        fail(f"the controller needs kopf and kubernetes ({exc}): pip install sandhold[kubernetes]")
+    setup_logging(log_level)
+    run(kubeconfig=str(kubeconfig) if kubeconfig else None, namespace=namespace)
 
 
 @app.command()
