@@ -165,5 +165,6 @@ func run(cfg config, log *slog.Logger) error {
 		_ = hs.Close()
 		log.Warn("forced close after shutdown timeout", "error", err)
 	}
+	srv.Commands.ForceKillAll()
 	return nil
 }

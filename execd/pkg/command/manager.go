@@ -7,6 +7,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"sync"
+	"syscall"
 )
 
 // Limits of what the manager keeps in memory.
@@ -82,8 +83,24 @@ func (m *Manager) Get(id string) (*Proc, bool) {
 	return p, ok
 }
 
-// KillAll kills every running command group (shutdown).
-func (m *Manager) KillAll() {
+// KillAll asks every running command group to stop (SIGTERM, then SIGKILL
+// after KillGrace).
+func (m *Manager) KillAll() { m.signalRunning(func(p *Proc) { p.Interrupt() }) }
+
+// ForceKillAll SIGKILLs every group still running: the last step of a
+// shutdown, which must not leave a process behind when execd exits.
+func (m *Manager) ForceKillAll() {
+	m.signalRunning(func(p *Proc) {
+		p.mu.Lock()
+		pid := p.pid
+		p.mu.Unlock()
+		if pid > 0 {
+			_ = syscall.Kill(-pid, syscall.SIGKILL)
+		}
+	})
+}
+
+func (m *Manager) signalRunning(fn func(*Proc)) {
 	m.mu.Lock()
 	procs := make([]*Proc, 0, len(m.procs))
 	for _, p := range m.procs {
@@ -92,7 +109,7 @@ func (m *Manager) KillAll() {
 	m.mu.Unlock()
 	for _, p := range procs {
 		if p.Status().Running {
-			p.Interrupt()
+			fn(p)
 		}
 	}
 }

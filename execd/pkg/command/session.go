@@ -315,5 +315,11 @@ func (r *Sessions) CloseAll() {
 	r.mu.Unlock()
 	for _, s := range all {
 		s.kill()
+		s.mu.Lock()
+		pid := s.pid
+		s.mu.Unlock()
+		if pid > 0 {
+			_ = syscall.Kill(-pid, syscall.SIGKILL)
+		}
 	}
 }

@@ -54,6 +54,7 @@ func Run(cfg Config) int {
 	_, _, _ = syscall.RawSyscall(syscall.SYS_PRCTL, 36 /* PR_SET_CHILD_SUBREAPER */, 1, 0)
 	sigs := make(chan os.Signal, 16)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGCHLD)
+	defer signal.Stop(sigs)
 
 	sv := &supervisor{cfg: cfg}
 	var entryPath string
