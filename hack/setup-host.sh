@@ -21,7 +21,7 @@ source hack/lib.sh
 # (sandhold/busybox), docker-registry + apache2-utils (a local registry with
 # htpasswd auth for image-pull tests), iproute2/procps/curl (probes, pidof).
 APT_PACKAGES=(docker.io runsc debootstrap busybox-static docker-registry apache2-utils
-  iproute2 procps curl ca-certificates git)
+  iproute2 procps curl ca-certificates)
 GO_MIN="1.21"             # first Go that fetches a newer toolchain when a go.mod asks for one
 GO_FALLBACK="go1.26.8"    # installed to $GO_INSTALL_DIR only when no usable go exists
 GO_INSTALL_DIR="${GO_INSTALL_DIR:-/usr/local/go}"
