@@ -43,7 +43,7 @@ async def test_create_runs_under_the_resolved_runtime_and_execd_answers(
     mounts = container.attrs["Mounts"]
     assert [(m["Destination"], m["RW"]) for m in mounts] == [("/opt/sandhold", False)]
     if runtime == "runsc":  # the isolation is real: gVisor's kernel answers
-        assert container.exec_run(["uname", "-r"]).output.decode().strip() == "4.4.0"
+        assert "Starting gVisor" in container.exec_run(["dmesg"]).output.decode()
 
     endpoint = await backend.endpoint(sandbox.id, 44772)
     ping = httpx.get(f"http://{endpoint.address}/ping", headers=endpoint.headers, timeout=5)

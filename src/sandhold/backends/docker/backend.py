@@ -59,6 +59,9 @@ log = logging.getLogger(__name__)
 
 # Seconds a deleted sandbox gets to exit on SIGTERM before it is killed.
 STOP_GRACE_SECONDS = 3
+# pause/resume wait this long for dockerd to report the new state.
+SETTLE_TIMEOUT_SECONDS = 5.0
+SETTLE_POLL_SECONDS = 0.02
 _ID_PATTERN = re.compile(r"^[0-9a-f]{32}$")
 
 
@@ -99,14 +102,14 @@ class DockerBackend:
             log.error("%s (creates will fail until it is fixed)", exc.message)
         now = datetime.now(UTC)
         live: set[str] = set()
-        for container_labels, _state in await self._list_containers():
+        for container_labels, state in await self._list_containers():
             sandbox_id = container_labels[labels.SANDBOX_ID]
             live.add(sandbox_id)
             overlay = await self._engine.run(self._overlays.read, sandbox_id)
             expires_at = effective_expiry(container_labels, overlay)
             if expires_at is not None and expires_at <= now:
                 log.info("sandbox %s expired at %s (server was down)", sandbox_id, expires_at)
-                await self._engine.run(self._stop_and_remove, sandbox_id, True)
+                await self._engine.run(self._stop_and_remove, sandbox_id, state["Status"])
             else:
                 self._timers.schedule(sandbox_id, expires_at)
         for stale in set(await self._engine.run(self._overlays.stored_ids)) - live:
@@ -206,25 +209,39 @@ class DockerBackend:
     async def delete(self, sandbox_id: str) -> None:
         attrs = await self._inspect(sandbox_id)
         self._timers.cancel(sandbox_id)
-        running = attrs["State"].get("Status") == "running"
-        await self._engine.run(self._stop_and_remove, sandbox_id, running)
+        await self._engine.run(self._stop_and_remove, sandbox_id, attrs["State"].get("Status"))
 
-    def _stop_and_remove(self, sandbox_id: str, graceful: bool) -> None:
-        """Blocking: SIGTERM with a short grace, then force-remove; gone is fine."""
+    def _stop_and_remove(self, sandbox_id: str, docker_status: str | None) -> None:
+        """Blocking: SIGTERM with a short grace, then force-remove; gone is fine.
+
+        A paused container is thawed first: runsc cannot kill a frozen
+        sandbox ("PID … is zombie and can not be killed").
+        """
         name = container_name(sandbox_id)
-        if graceful:
-            try:
-                self._api.stop(name, timeout=STOP_GRACE_SECONDS)
-            except (NotFound, APIError) as exc:  # paused, gone, being removed
-                log.debug("stopping %s: %s", name, exc)
+        if docker_status == "paused":
+            self._quietly(self._api.unpause, name)
+        elif docker_status == "running":
+            self._quietly(self._api.stop, name, timeout=STOP_GRACE_SECONDS)
         try:
             self._api.remove_container(name, force=True)
         except NotFound:
             pass
         except APIError as exc:
-            if exc.status_code != 409:  # 409: a concurrent removal is under way
+            if exc.status_code == 409:  # a concurrent removal is under way
+                pass
+            elif exc.is_server_error():  # e.g. caught mid-pause: thaw, then once more
+                self._quietly(self._api.unpause, name)
+                self._api.remove_container(name, force=True)
+            else:
                 raise
         self._overlays.remove(sandbox_id)
+
+    @staticmethod
+    def _quietly(call: Any, *args: Any, **kwargs: Any) -> None:
+        try:
+            call(*args, **kwargs)
+        except (NotFound, APIError) as exc:  # already in the wanted state, or gone
+            log.debug("%s %s: %s", getattr(call, "__name__", call), args, exc)
 
     async def _expire(self, sandbox_id: str) -> None:
         try:
@@ -238,16 +255,35 @@ class DockerBackend:
             self._timers.schedule(sandbox_id, expires_at)  # renewed meanwhile
             return
         log.info("sandbox %s expired at %s: removing it", sandbox_id, expires_at)
-        running = attrs["State"].get("Status") == "running"
-        await self._engine.run(self._stop_and_remove, sandbox_id, running)
+        await self._engine.run(self._stop_and_remove, sandbox_id, attrs["State"].get("Status"))
 
     # -- pause / resume ---------------------------------------------------------
 
     async def pause(self, sandbox_id: str) -> None:
         await self._transition(sandbox_id, State.RUNNING, self._api.pause, "paused")
+        await self._settle(sandbox_id, State.PAUSED)
 
     async def resume(self, sandbox_id: str) -> None:
         await self._transition(sandbox_id, State.PAUSED, self._api.unpause, "resumed")
+        await self._settle(sandbox_id, State.RUNNING)
+
+    async def _settle(self, sandbox_id: str, target: State) -> None:
+        """Wait until inspect shows ``target``.
+
+        dockerd 20.10 records pause/unpause from the runtime's events, after
+        the API call returned; under runsc that lags by up to ~100 ms. A
+        caller that reads the state right after must see the new one.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + SETTLE_TIMEOUT_SECONDS
+        while loop.time() < deadline:
+            attrs = await self._inspect(sandbox_id)
+            if status_from_state(attrs["State"]).state == target:
+                return
+            await asyncio.sleep(SETTLE_POLL_SECONDS)
+        log.warning(
+            "sandbox %s not yet %s after %ss", sandbox_id, target.value, SETTLE_TIMEOUT_SECONDS
+        )
 
     async def _transition(self, sandbox_id: str, required: State, call: Any, verb: str) -> None:
         attrs = await self._inspect(sandbox_id)
