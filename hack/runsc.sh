@@ -133,9 +133,14 @@ try_candidate() {
   local path="$1" network="$2" args=()
   [[ "$network" == host ]] && args=(--network=host)
   register "$PROBE_RUNTIME" "$path" "${args[@]}"
-  local ok=0
-  run_logged runsc-probe probe "$PROBE_RUNTIME" || ok=1
+  local ok=0 log="$SANDHOLD_LOG_DIR/runsc-probe.log"
+  mkdir -p "$SANDHOLD_LOG_DIR"
+  probe "$PROBE_RUNTIME" >>"$log" 2>&1 || ok=1
   unregister "$PROBE_RUNTIME"
+  if ((ok != 0)); then
+    # A weaker choice must never be silent: say what failed, in one line.
+    echo "warning: runsc candidate $path (network=$network) failed the probe: $(grep -m1 '^FAIL' <(tac "$log") | cut -c1-300); see $log" >&2
+  fi
   return "$ok"
 }
 
@@ -198,7 +203,6 @@ install_all() {
       note "runsc = $path ($(runsc_version "$path")), network=$network"
       return 0
     fi
-    note "candidate $path network=$network failed the probe; see $SANDHOLD_LOG_DIR/runsc-probe.log"
   done
   die "no runsc build passed the probe (see $SANDHOLD_LOG_DIR/runsc-probe.log); 'runsc' left as it was"
 }
