@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
+from helpers import BASE_IMAGE, require_image
 
 from sandhold.backends.base import ListFilter, Resources, State
 from sandhold.errors import InvalidRequest, SandboxNotFound, StateConflict
@@ -154,3 +156,38 @@ async def test_exited_sandbox_states(make_backend, new_spec, docker_client):
     assert sandbox.id in [s.id for s in listed]
     with pytest.raises(StateConflict):
         await backend.endpoint(sandbox.id, 44772)
+
+
+async def test_execd_volume_is_refilled_after_a_prune(
+    tmp_path, docker_client, execd_image, new_spec
+):
+    from sandhold.backends.docker import DockerBackend
+    from sandhold.backends.docker.execd_volume import volume_name
+    from sandhold.config import parse_config
+
+    own_image = f"sandhold-test/execd:vol-{tmp_path.name[-8:]}"
+    docker_client.images.get(execd_image).tag(own_image)
+    config = parse_config(
+        {"runtime": {"execd_image": own_image}, "docker": {"state_dir": str(tmp_path)}}
+    )
+    backend = DockerBackend(config, runtime="runc", client=docker_client)
+    try:
+        await backend.delete((await backend.create(new_spec())).id)
+        docker_client.volumes.get(volume_name(own_image)).remove()  # an admin's prune
+        sandbox = await backend.create(new_spec())
+        assert (await backend.get(sandbox.id)).status.state == State.RUNNING
+        await backend.delete(sandbox.id)
+    finally:
+        await backend.close()
+        with contextlib.suppress(Exception):
+            docker_client.volumes.get(volume_name(own_image)).remove()
+        docker_client.images.remove(own_image)
+
+
+async def test_base_image(runtime, make_backend, new_spec, docker_client):
+    require_image(docker_client, BASE_IMAGE)
+    backend = await make_backend(runtime)
+    sandbox = await backend.create(new_spec(image=BASE_IMAGE, entrypoint=["sleep", "infinity"]))
+    container = docker_client.containers.get(f"sandhold-{sandbox.id}")
+    result = container.exec_run(["bash", "-c", "python3 -c 'print(6*7)'"])
+    assert result.output.decode().strip() == "42"

@@ -139,12 +139,29 @@ class DockerBackend:
         return await self.get(identity.sandbox_id)
 
     async def _ensure_execd_volume(self) -> str:
+        """The filled execd volume's name; refilled if it was removed meanwhile.
+
+        Checked on every create (one cheap inspect): a pruned volume would
+        otherwise be re-created EMPTY by Docker on the next mount, and every
+        sandbox would then fail as if its entrypoint were missing.
+        """
+        known = self._execd_volume
+        if known is not None and await self._engine.run(self._volume_filled, known):
+            return known
         async with self._volume_lock:
-            if self._execd_volume is None:
+            if self._execd_volume is None or self._execd_volume == known:
                 self._execd_volume = await self._engine.run(
                     ensure_execd_volume, self._engine.client, self.config.runtime.execd_image
                 )
             return self._execd_volume
+
+    def _volume_filled(self, name: str) -> bool:
+        """Blocking: the volume exists and carries the label our fill writes."""
+        try:
+            volume = self._api.inspect_volume(name)
+        except NotFound:
+            return False
+        return labels.EXECD_IMAGE_ID in (volume.get("Labels") or {})
 
     # -- reads ----------------------------------------------------------------
 

@@ -76,14 +76,16 @@ def _execd_image_id(client: docker.DockerClient, execd_image: str) -> str:
 
 
 def _drop_if_stale(client: docker.DockerClient, name: str, image_id: str) -> None:
-    """A rebuilt execd image of the same version replaces an unused volume."""
+    """An unused volume not filled from this exact image is replaced."""
     try:
         volume = client.volumes.get(name)
     except NotFound:
         return
     filled_from = (volume.attrs.get("Labels") or {}).get(labels.EXECD_IMAGE_ID)
-    if filled_from in (None, image_id):
+    if filled_from == image_id:
         return
+    # Otherwise: filled from another build, or made by Docker itself (no
+    # label: auto-created empty by a mount after the volume was pruned).
     users = client.containers.list(all=True, filters={"volume": name})
     if users:
         log.warning(
