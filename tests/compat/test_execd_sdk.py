@@ -69,6 +69,12 @@ def test_run_env_cwd_and_no_token_leak(execd_sandbox: Any):
     assert not [line for line in out if "EXECD_ACCESS_TOKEN" in line]
 
 
+def test_set_env_reaches_later_commands(execd_sandbox: Any):
+    execd_sandbox.commands.set_env("PERSISTED", "it's kept")
+    ex = execd_sandbox.commands.run('echo "$PERSISTED"')
+    assert stdout_lines(ex) == ["it's kept"]
+
+
 def test_run_timeout_kills_command(execd_sandbox: Any):
     started = time.monotonic()
     ex = execd_sandbox.commands.run(

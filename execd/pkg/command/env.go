@@ -17,6 +17,10 @@ const EnvFileVar = "EXECD_ENVS"
 
 const defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
+// defaultEnvFile is EXECD_ENVS when the sandbox sets none, so the clients'
+// set_env works in any image (/tmp is the one directory every image has).
+const defaultEnvFile = "/tmp/.execd/envs"
+
 // BaseEnv is execd's own environment minus the token, plus a PATH when the
 // image defines none, plus the entries of the EXECD_ENVS file.
 func BaseEnv() []string {
@@ -37,6 +41,9 @@ func BaseEnv() []string {
 	}
 	if _, ok := env["PATH"]; !ok {
 		set("PATH", defaultPath)
+	}
+	if env[EnvFileVar] == "" {
+		set(EnvFileVar, defaultEnvFile)
 	}
 	if file := env[EnvFileVar]; file != "" {
 		for _, kv := range readEnvFile(file) {
