@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Copies the local sandhold images from dockerd into the cluster's
+# containerd (namespace k8s.io), so pods with imagePullPolicy IfNotPresent
+# (or Never) use them: no registry is reachable. An image is copied again
+# only when its Docker image ID changed. Images dockerd does not have are
+# skipped with a note.
+#
+# Usage: hack/cluster/load-images.sh [IMAGE...]
+#   default: sandhold/busybox, sandhold/base, sandhold/execd at ./VERSION
+set -o errexit -o nounset -o pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+# shellcheck source=hack/cluster/lib.sh
+source hack/cluster/lib.sh
+
+[[ -S "${CONTAINERD_SOCK}" ]] || die "the cluster's containerd is not running; run hack/cluster/up.sh"
+if ! command -v docker >/dev/null || ! docker version >/dev/null 2>&1; then
+	log "no reachable dockerd: no local images loaded"
+	exit 0
+fi
+
+images=("$@")
+if ((${#images[@]} == 0)); then
+	images=(sandhold/busybox sandhold/base sandhold/execd)
+	images=("${images[@]/%/:${SANDHOLD_VERSION}}")
+fi
+
+CTR=(ctr --address "${CONTAINERD_SOCK}" --namespace k8s.io)
+stamps="${STATE_DIR}/images"
+mkdir -p "${stamps}"
+for image in "${images[@]}"; do
+	id="$(docker image inspect --format '{{.Id}}' "${image}" 2>/dev/null)" || {
+		log "skipping ${image}: not in dockerd"
+		continue
+	}
+	stamp="${stamps}/$(printf '%s' "${image}" | tr '/:' '__')"
+	if [[ "$(cat "${stamp}" 2>/dev/null)" == "${id}" ]] &&
+		"${CTR[@]}" images ls -q "name==docker.io/${image}" | grep -q .; then
+		continue
+	fi
+	log "loading ${image} into the cluster"
+	docker save "${image}" | "${CTR[@]}" images import - >/dev/null
+	echo "${id}" >"${stamp}"
+done
