@@ -60,6 +60,12 @@ def build_registry(reconciler: Reconciler) -> kopf.OperatorRegistry:
     timers = _ExpiryTimers(reconciler)
     resync_task: list[asyncio.Task[None]] = []
 
+    @kopf.on.login(registry=registry)
+    def login(**_: Any) -> kopf.ConnectionInfo:
+        # A private registry starts without kopf's default login handlers, and
+        # kopf must use exactly the credentials the reconciler already loaded.
+        return _connection_info(reconciler.kube.api.configuration)
+
     @kopf.on.startup(registry=registry)
     async def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
         # kopf's own per-object log lines become k8s Events only for warnings.
@@ -98,6 +104,25 @@ def build_registry(reconciler: Reconciler) -> kopf.OperatorRegistry:
             await asyncio.to_thread(reconciler.pool, ns, labels[c.POOL_LABEL])
 
     return registry
+
+
+def _connection_info(cfg: Any) -> kopf.ConnectionInfo:
+    """kopf's view of a loaded kubernetes client Configuration."""
+    header = cfg.get_api_key_with_prefix("BearerToken") or cfg.get_api_key_with_prefix(
+        "authorization"
+    )
+    scheme, _, token = (header or "").rpartition(" ")
+    return kopf.ConnectionInfo(
+        server=cfg.host,
+        ca_path=cfg.ssl_ca_cert,
+        insecure=not cfg.verify_ssl,
+        username=cfg.username or None,
+        password=cfg.password or None,
+        scheme=scheme or None,
+        token=token or None,
+        certificate_path=cfg.cert_file,
+        private_key_path=cfg.key_file,
+    )
 
 
 async def _resync_forever(reconciler: Reconciler) -> None:
