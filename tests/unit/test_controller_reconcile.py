@@ -153,3 +153,21 @@ def test_waiting_batch_is_served_when_the_pool_has_a_ready_pod(kube, rec):
     kube.make_ready(name, "10.1.0.1")
     rec.pool("ns", "p1")  # what the pod's Ready event triggers
     assert kube.pods[name]["metadata"]["labels"].get(c.BATCH_LABEL) == "b1"
+
+
+def test_refused_pod_is_reported_in_conditions(kube, rec, monkeypatch):
+    from kubernetes.client.rest import ApiException
+
+    def refuse(namespace, body):
+        exc = ApiException(status=403, reason="Forbidden")
+        exc.body = '{"message": "pod rejected: RuntimeClass \\"nope\\" not found"}'
+        raise exc
+
+    monkeypatch.setattr(kube, "create_pod", refuse)
+    kube.add(c.BATCH_PLURAL, batch("b1"))
+    rec.batch("ns", "b1")
+    progressing = {x["type"]: x for x in _batch(kube, "b1")["status"]["conditions"]}[
+        c.COND_PROGRESSING
+    ]
+    assert progressing["reason"] == c.REASON_POD_REFUSED
+    assert 'RuntimeClass "nope" not found' in progressing["message"]

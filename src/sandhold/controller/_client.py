@@ -51,6 +51,14 @@ def _pod_path(namespace: str, name: str | None = None) -> str:
     return f"{path}/{quote(name)}" if name else path
 
 
+def api_message(exc: ApiException) -> str:
+    """The API server's own message from an error response (its Status object)."""
+    try:
+        return str(json.loads(exc.body)["message"])
+    except (TypeError, ValueError, KeyError):
+        return str(exc.reason)
+
+
 class Kube:
     """Pods, BatchSandboxes and Pools in one or all namespaces."""
 

@@ -60,6 +60,7 @@ REASON_CREATING = "CreatingPods"  # pods exist or are being created, not all Rea
 REASON_WAITING_FOR_POOL = "WaitingForPool"  # the pool has no ready idle pod now
 REASON_POOL_NOT_FOUND = "PoolNotFound"  # spec.poolRef names no Pool
 REASON_INVALID_SPEC = "InvalidSpec"  # neither template nor poolRef, or both
+REASON_POD_REFUSED = "PodRefused"  # the API server refused the pod manifest
 REASON_DONE = "ReplicasAvailable"  # nothing left to do
 REASON_POD_FAILED = "PodFailed"  # a pod ended in phase Failed
 REASON_NO_FAILURE = "NoFailedPods"

@@ -18,10 +18,12 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from kubernetes.client.rest import ApiException
+
 from sandhold.controller import _constants as c
 from sandhold.controller import _decisions as d
 from sandhold.controller import _manifests as m
-from sandhold.controller._client import Kube
+from sandhold.controller._client import Kube, api_message
 
 Obj = dict[str, Any]
 log = logging.getLogger("sandhold.controller")
@@ -79,7 +81,7 @@ class Reconciler:
                 pods, waiting, took = self._reconcile_pooled(batch)
                 refill = batch["spec"]["poolRef"] if took else None
             else:
-                pods, waiting = self._reconcile_template(batch), None
+                pods, waiting = self._reconcile_template(batch)
             self._publish(batch, pods, waiting)
         if refill:
             self.pool(namespace, refill)
@@ -104,9 +106,10 @@ class Reconciler:
         pods = self.kube.list_pods(meta["namespace"], selector)
         return [p for p in pods if m.owned_by(p, meta["uid"])]
 
-    def _reconcile_template(self, batch: Obj) -> list[Obj]:
+    def _reconcile_template(self, batch: Obj) -> tuple[list[Obj], tuple[str, str] | None]:
         meta, pods = batch["metadata"], self._pods_of(batch)
         plan = d.plan_replicas(d.desired_replicas(batch), pods)
+        refused = None
         for index in plan.create_indexes:
             pod = m.build_pod(
                 batch["spec"]["template"],
@@ -114,17 +117,29 @@ class Reconciler:
                 labels={c.BATCH_LABEL: meta["name"], c.INDEX_LABEL: str(index)},
                 name=m.replica_pod_name(meta["name"], index),
             )
-            self.kube.create_pod(meta["namespace"], pod)
-            _info(
-                "pod created",
-                namespace=meta["namespace"],
-                batchsandbox=meta["name"],
-                pod=pod["metadata"]["name"],
-            )
+            refused = self._create_pod(meta["namespace"], pod, batchsandbox=meta["name"])
+            if refused:
+                break
         self._delete_pods(meta["namespace"], plan.delete_names, batchsandbox=meta["name"])
         if plan.create_indexes or plan.delete_names:
             pods = self._pods_of(batch)
-        return pods
+        return pods, ((c.REASON_POD_REFUSED, refused) if refused else None)
+
+    def _create_pod(self, namespace: str, pod: Obj, **why: str) -> str | None:
+        """Create a pod; the API server's message when it refuses the manifest."""
+        try:
+            made = self.kube.create_pod(namespace, pod)
+        except ApiException as exc:
+            if exc.status not in (400, 403, 404, 422):
+                raise  # temporary: the next event or resync retries
+            message = f"pod creation refused ({exc.status}): {api_message(exc)}"
+            log.warning(
+                "pod refused", extra={"fields": {"namespace": namespace, **why, "reason": message}}
+            )
+            return message
+        name = (made or pod)["metadata"].get("name")
+        _info("pod created", namespace=namespace, pod=name, **why)
+        return None
 
     def _reconcile_pooled(self, batch: Obj) -> tuple[list[Obj], tuple[str, str] | None, int]:
         meta, pool_name = batch["metadata"], batch["spec"]["poolRef"]
@@ -245,13 +260,8 @@ class Reconciler:
         labels = {c.POOL_LABEL: name, c.REVISION_LABEL: revision}
         for _ in range(plan.create):
             pod = m.build_pod(template, owner=pool, labels=labels, generate_name=f"{name}-")
-            made = self.kube.create_pod(namespace, pod)
-            _info(
-                "pool pod created",
-                namespace=namespace,
-                pool=name,
-                pod=(made or {}).get("metadata", {}).get("name"),
-            )
+            if self._create_pod(namespace, pod, pool=name):
+                break
         self._delete_pods(namespace, plan.delete_names, pool=name)
         if plan.create or plan.delete_names:
             view = d.view_pool(self._pool_pods(pool), revision)
