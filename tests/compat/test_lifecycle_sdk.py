@@ -21,12 +21,13 @@ MANAGED = {"label": "sandhold.dev/managed-by=sandhold"}
 
 
 def sandbox_containers(docker_client: Any, sandbox_id: str | None = None) -> list[Any]:
+    """Managed containers (sparse: no inspect, so concurrent removals can't fail it)."""
     filters = dict(MANAGED)
     if sandbox_id:
         filters = {
             "label": ["sandhold.dev/managed-by=sandhold", f"sandhold.dev/sandbox-id={sandbox_id}"]
         }
-    return docker_client.containers.list(all=True, filters=filters)
+    return docker_client.containers.list(all=True, sparse=True, filters=filters)
 
 
 def wait_for(predicate: Any, timeout: float, what: str) -> None:
@@ -55,9 +56,9 @@ def test_full_lifecycle(server_factory: Any, runtime: str, base_image: str, dock
         timeout=timedelta(minutes=10),
     )
     try:
-        container = sandbox_containers(docker_client, sandbox.id)
-        assert len(container) == 1
-        assert container[0].attrs["HostConfig"]["Runtime"] == runtime
+        (container,) = sandbox_containers(docker_client, sandbox.id)
+        container.reload()
+        assert container.attrs["HostConfig"]["Runtime"] == runtime
 
         result = sandbox.commands.run("echo $GREETING; echo oops >&2; exit 0")
         assert [m.text for m in result.logs.stdout] == ["hello"]

@@ -396,7 +396,11 @@ class DockerBackend:
             )
             return list(stream)
 
-        return diagnostics.events_text(await self._engine.run(collect))
+        # First line: what the sandbox really runs under, read from the engine.
+        runtime = attrs["HostConfig"].get("Runtime") or "runc"
+        return diagnostics.events_text(
+            await self._engine.run(collect), preamble=f"sandbox {sandbox_id} runtime={runtime}"
+        )
 
 
 def _matches(sandbox: Sandbox, flt: ListFilter) -> bool:

@@ -49,8 +49,12 @@ def format_event(event: dict[str, Any]) -> str:
     return f"{moment} {event.get('Type', 'container')} {action} {shown}".rstrip()
 
 
-def events_text(events: list[dict[str, Any]], *, max_events: int = MAX_EVENTS) -> Diagnostics:
+def events_text(
+    events: list[dict[str, Any]], *, preamble: str = "", max_events: int = MAX_EVENTS
+) -> Diagnostics:
     lines = [format_event(e) for e in events]
     truncated = len(lines) > max_events
     lines = lines[-max_events:]
+    if preamble:
+        lines.insert(0, preamble)
     return Diagnostics(content="".join(f"{line}\n" for line in lines), truncated=truncated)
