@@ -164,7 +164,13 @@ class SandboxCreator:
         while True:
             now = loop.time()
             if url is None or now >= next_state_check:
-                attrs = await self._engine.run(self._api.inspect_container, name)
+                try:
+                    attrs = await self._engine.run(self._api.inspect_container, name)
+                except NotFound:
+                    raise SandholdError(
+                        f"the sandbox container {name} was removed while it was starting",
+                        code=START_FAILED_CODE,
+                    ) from None
                 await self._fail_if_exited(name, attrs, spec)
                 url = url or self._ping_url(attrs)
                 next_state_check = now + STATE_CHECK_SECONDS
