@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from docker import errors as docker_errors
 from helpers import BUSYBOX_IMAGE, EXECD_IMAGE, require_image
 
 from sandhold.backends.base import CreateSpec
@@ -84,7 +85,8 @@ async def make_backend(
     for backend in made:
         await backend.close()
     for container in session_containers(docker_client):
-        container.remove(force=True)
+        with contextlib.suppress(docker_errors.NotFound):  # a timer got it first
+            container.remove(force=True)
 
 
 @pytest.fixture

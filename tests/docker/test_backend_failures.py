@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from sandhold.backends.base import Resources
+from sandhold.backends.docker import labels
 from sandhold.errors import (
     BackendUnavailable,
     ConfigError,
@@ -18,19 +19,24 @@ pytestmark = pytest.mark.docker
 
 @pytest.fixture
 def nothing_left_behind(docker_client, session_filter):
-    """Asserts a test added no container and no volume (the execd volume aside)."""
+    """Asserts a test left no sandbox container and no Sandhold volume behind.
 
-    def snapshot() -> tuple[set[str], set[str]]:
-        containers = {c.id for c in docker_client.containers.list(all=True)}
-        volumes = {v.name for v in docker_client.volumes.list()}
-        return containers, {v for v in volumes if not v.startswith("sandhold-execd-")}
+    Only Sandhold-labelled objects count (every container a create makes
+    carries the labels from the start): other users of the daemon may come
+    and go meanwhile.
+    """
+    managed = {"label": [f"{labels.MANAGED_BY}={labels.MANAGED_BY_VALUE}"]}
 
-    before = snapshot()
+    def volumes() -> set[str]:
+        found = {v.name for v in docker_client.volumes.list(filters=managed)}
+        return {v for v in found if not v.startswith("sandhold-execd-")}
+
+    before = volumes()
     yield
-    assert not docker_client.containers.list(all=True, filters=session_filter)
-    after = snapshot()
-    assert after[0] <= before[0], "a failed create left a container"
-    assert after[1] <= before[1], "a failed create left a volume"
+    assert not docker_client.containers.list(all=True, filters=session_filter), (
+        "a failed create left a container"
+    )
+    assert volumes() <= before, "a failed create left a volume"
 
 
 async def test_missing_image(runtime, make_backend, new_spec, nothing_left_behind):
