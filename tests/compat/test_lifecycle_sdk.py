@@ -30,6 +30,10 @@ def sandbox_containers(docker_client: Any, sandbox_id: str | None = None) -> lis
     return docker_client.containers.list(all=True, sparse=True, filters=filters)
 
 
+def managed_volumes(docker_client: Any) -> set[str]:
+    return {v.name for v in docker_client.volumes.list(filters=MANAGED)}
+
+
 def wait_for(predicate: Any, timeout: float, what: str) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -167,11 +171,13 @@ def test_sandbox_that_expired_while_server_was_down_is_removed_at_start(
     require_image(docker_client, BUSYBOX_IMAGE)
     server = server_factory()
     sandbox = SandboxSync.create(
-        BUSYBOX_IMAGE, connection_config=server.connection(), timeout=timedelta(seconds=4)
+        BUSYBOX_IMAGE, connection_config=server.connection(), timeout=timedelta(seconds=10)
     )
+    expires_at = sandbox.get_info().expires_at
     sandbox.close()
     server.stop()
-    time.sleep(5)
+    assert datetime.now(UTC) < expires_at, "the server took too long to stop for this test"
+    time.sleep(max(0.0, (expires_at - datetime.now(UTC)).total_seconds()) + 1)
     assert sandbox_containers(docker_client, sandbox.id), "nothing may expire while down"
     server.start()
     wait_for(lambda: not sandbox_containers(docker_client, sandbox.id), 20, "reap at start")
@@ -193,7 +199,7 @@ def test_bad_creates_fail_cleanly(
     require_image(docker_client, BUSYBOX_IMAGE)
     server = server_factory()
     before = {c.id for c in sandbox_containers(docker_client)}
-    volumes_before = {v.name for v in docker_client.volumes.list()}
+    volumes_before = managed_volumes(docker_client)
     body = {
         "image": {"uri": BUSYBOX_IMAGE},
         "entrypoint": ["tail", "-f", "/dev/null"],
@@ -207,7 +213,7 @@ def test_bad_creates_fail_cleanly(
     error = response.json()
     assert set(error) >= {"code", "message"} and error["message"]
     assert {c.id for c in sandbox_containers(docker_client)} == before
-    assert {v.name for v in docker_client.volumes.list()} == volumes_before
+    assert managed_volumes(docker_client) == volumes_before
 
 
 def test_renew_and_metadata_survive_restart(server_factory: Any, docker_client: Any):
