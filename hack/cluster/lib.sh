@@ -51,6 +51,21 @@ die() {
 	exit 1
 }
 
+# write_file PATH MODE < CONTENT: replace PATH only when CONTENT differs, so
+# watchers (kube-proxy exits when its config file is written) and mtimes see
+# no change on a re-run.
+write_file() {
+	local tmp
+	tmp="$(mktemp "$1.XXXX")"
+	cat >"${tmp}"
+	chmod "$2" "${tmp}"
+	if cmp -s "${tmp}" "$1"; then
+		rm -f "${tmp}"
+	else
+		mv "${tmp}" "$1"
+	fi
+}
+
 # kube_cache_dir prints the directory holding the built binaries for the
 # pinned version and the exact wrapper sources (go.mod, go.sum, *.go), so a
 # change to either triggers exactly one rebuild.
@@ -66,7 +81,7 @@ kube_cache_dir() {
 pid_of() {
 	local f="${PID_DIR}/$1.pid" pid
 	[[ -f "${f}" ]] || return 0
-	pid="$(cat "${f}")"
+	pid="$(sed -n 1p "${f}")"
 	[[ "${pid}" =~ ^[0-9]+$ ]] || return 0
 	[[ -d "/proc/${pid}" ]] || return 0
 	# The pid file records the executable path after the pid; a recycled
