@@ -8,6 +8,7 @@ the console script, a real port).
 from __future__ import annotations
 
 import os
+import secrets
 import socket
 import subprocess
 import sys
@@ -93,6 +94,9 @@ class ServerProcess:
     sections: dict[str, dict[str, Any]]
     api_key: str = "test-api-key"
     port: int = field(default_factory=free_port)
+    # A server name of its own: servers of concurrent tests never see, expire
+    # or reap each other's sandboxes.
+    name: str = field(default_factory=lambda: f"test-{secrets.token_hex(4)}")
     proc: subprocess.Popen | None = None
 
     @property
@@ -114,6 +118,7 @@ class ServerProcess:
     def write_config(self) -> None:
         sections = {k: dict(v) for k, v in self.sections.items()}
         server = sections.setdefault("server", {})
+        server.setdefault("name", self.name)
         server.update({"host": "127.0.0.1", "port": self.port, "api_key": self.api_key})
         self.config_path.write_text(to_toml(sections))
 

@@ -30,6 +30,9 @@ class _Section(BaseModel):
 
 
 class ServerConfig(_Section):
+    # Servers sharing one engine each see only the sandboxes labelled with
+    # their own name (list, TTL timers, reaping at start).
+    name: str = Field("default", pattern=r"^[a-z0-9]([a-z0-9._-]{0,61}[a-z0-9])?$")
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=1, le=65535)
     api_key: str | None = None  # None = no auth (say so loudly at startup)

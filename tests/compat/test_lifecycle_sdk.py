@@ -242,3 +242,18 @@ def test_renew_and_metadata_survive_restart(server_factory: Any, docker_client: 
     finally:
         sandbox.kill()
         sandbox.close()
+
+
+def test_servers_sharing_a_daemon_stay_apart(server_factory: Any, docker_client: Any):
+    require_image(docker_client, BUSYBOX_IMAGE)
+    first, second = server_factory(), server_factory()
+    sandbox = SandboxSync.create(BUSYBOX_IMAGE, connection_config=first.connection())
+    try:
+        with second.api() as api:
+            assert api.get(f"/sandboxes/{sandbox.id}").status_code == 404
+            assert sandbox.id not in api.get("/sandboxes").text
+            assert api.delete(f"/sandboxes/{sandbox.id}").status_code == 404
+        assert sandbox.get_info().status.state == "Running"
+    finally:
+        sandbox.kill()
+        sandbox.close()

@@ -120,3 +120,14 @@ def test_version_file_matches_package() -> None:
 
     root = Path(__file__).resolve().parents[2]
     assert (root / "VERSION").read_text().strip() == __version__
+
+
+@pytest.mark.parametrize("name", ["default", "team-a", "a.b_c", "x1"])
+def test_server_name_accepts_label_values(name: str) -> None:
+    assert parse_config({"server": {"name": name}}).server.name == name
+
+
+@pytest.mark.parametrize("name", ["", "Team A", "-x", "a/b", "x" * 64])
+def test_server_name_must_be_a_label_value(name: str) -> None:
+    with pytest.raises(ConfigError, match=r"\[server\] name"):
+        parse_config({"server": {"name": name}})

@@ -23,6 +23,7 @@ CREATED = datetime(2025, 1, 1, tzinfo=UTC)
 
 def sandbox_labels(**kw) -> dict[str, str]:
     args = {
+        "instance": "default",
         "sandbox_id": "a" * 32,
         "image": "img:1",
         "entrypoint": ["sh", "-c", "x"],

@@ -77,7 +77,8 @@ class DockerBackend:
         self._owns_client = client is None
         self._engine = Engine(client or make_client(config.docker.base_url))
         self._api = self._engine.client.api
-        self._overlays = OverlayStore(config.docker.state_dir)
+        self.instance = config.server.name
+        self._overlays = OverlayStore(config.docker.state_dir, self.instance)
         self._timers = ExpiryTimers(self._expire)
         self._creator = SandboxCreator(config, runtime, self._engine)
         self._execd_volume: str | None = None
@@ -184,7 +185,7 @@ class DockerBackend:
     async def _list_containers(self) -> list[tuple[dict[str, str], dict[str, Any]]]:
         """(labels, inspect-style State) of every sandbox container."""
         entries = await self._engine.run(
-            self._api.containers, all=True, filters=labels.managed_filter()
+            self._api.containers, all=True, filters=labels.managed_filter(self.instance)
         )
         found = []
         for entry in entries:
@@ -217,7 +218,10 @@ class DockerBackend:
         except NotFound:
             raise SandboxNotFound(f"sandbox {sandbox_id!r} does not exist") from None
         found_labels = attrs["Config"].get("Labels") or {}
-        if found_labels.get(labels.SANDBOX_ID) != sandbox_id:
+        if (
+            found_labels.get(labels.SANDBOX_ID) != sandbox_id
+            or found_labels.get(labels.INSTANCE) != self.instance
+        ):
             raise SandboxNotFound(f"sandbox {sandbox_id!r} does not exist")
         return attrs
 

@@ -16,6 +16,10 @@ from datetime import datetime
 MANAGED_BY = "sandhold.dev/managed-by"
 MANAGED_BY_VALUE = "sandhold"
 
+# The name of the server that owns the sandbox (`[server] name`): several
+# servers can share one daemon without seeing or expiring each other's.
+INSTANCE = "sandhold.dev/instance"
+
 # The sandbox id (uuid4 hex); also in the container name `sandhold-<id>`.
 SANDBOX_ID = "sandhold.dev/sandbox-id"
 
@@ -49,9 +53,12 @@ EXECD_IMAGE_ID = "sandhold.dev/execd-image-id"
 METADATA_PREFIX = "meta.sandhold.dev/"
 
 
-def managed_filter() -> dict[str, list[str]]:
-    """Docker `filters` selecting every container Sandhold manages."""
-    return {"label": [f"{MANAGED_BY}={MANAGED_BY_VALUE}"]}
+def managed_filter(instance: str | None = None) -> dict[str, list[str]]:
+    """Docker `filters` selecting what Sandhold manages (of one server, if named)."""
+    selected = [f"{MANAGED_BY}={MANAGED_BY_VALUE}"]
+    if instance is not None:
+        selected.append(f"{INSTANCE}={instance}")
+    return {"label": selected}
 
 
 def metadata_to_labels(metadata: dict[str, str]) -> dict[str, str]:
@@ -73,6 +80,7 @@ def parse_time(text: str | None) -> datetime | None:
 
 def sandbox_labels(
     *,
+    instance: str,
     sandbox_id: str,
     image: str,
     entrypoint: list[str],
@@ -85,6 +93,7 @@ def sandbox_labels(
     """All labels of a sandbox container."""
     return {
         MANAGED_BY: MANAGED_BY_VALUE,
+        INSTANCE: instance,
         SANDBOX_ID: sandbox_id,
         CREATED_AT: format_time(created_at),
         EXPIRES_AT: format_time(expires_at),

@@ -4,7 +4,7 @@ Decision: Docker labels are immutable after create, and nothing the
 untrusted sandbox can write (its filesystem, its env, a volume it mounts)
 may hold its own expiry or metadata. So the two values that change after
 create live beside the engine, on the server host: one small JSON file per
-sandbox under ``[docker] state_dir`` (``<state_dir>/docker/<id>.json``).
+sandbox under ``[docker] state_dir`` (``<state_dir>/docker/<server name>/<id>.json``).
 
 - Labels stay the source of truth for everything set at create; a missing or
   unreadable overlay file falls back to them (a lost file at worst undoes a
@@ -43,8 +43,10 @@ class Overlay:
 class OverlayStore:
     """One JSON file per sandbox id. Blocking: call from a worker thread."""
 
-    def __init__(self, state_dir: str | os.PathLike[str]) -> None:
-        self.directory = Path(state_dir) / "docker"
+    def __init__(self, state_dir: str | os.PathLike[str], instance: str = "default") -> None:
+        # One folder per server name: a server prunes files of sandboxes it
+        # no longer sees, so it must only ever look at its own.
+        self.directory = Path(state_dir) / "docker" / instance
 
     def ensure_directory(self) -> None:
         self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)

@@ -104,6 +104,7 @@ def build_create_kwargs(
         # The token is the server's, never the caller's: it goes last.
         "environment": {**spec.env, TOKEN_ENV: identity.token},
         "labels": labels.sandbox_labels(
+            instance=config.server.name,
             sandbox_id=identity.sandbox_id,
             image=spec.image,
             entrypoint=list(spec.entrypoint),
