@@ -35,7 +35,7 @@ async def test_expiry_removes_the_sandbox_and_its_state(make_backend, new_spec, 
     short = await backend.create(new_spec(timeout_seconds=600))
     forever = await backend.create(new_spec(timeout_seconds=None))
     await backend.patch_metadata(short.id, {"k": "v"})
-    state_file = tmp_path / "state" / "docker" / f"{short.id}.json"
+    state_file = tmp_path / "state" / "docker" / "default" / f"{short.id}.json"
     assert state_file.exists()
     await backend.renew(short.id, soon(1))
     await wait_gone(backend, short.id)
