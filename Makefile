@@ -4,7 +4,7 @@ SHELL := /bin/bash
 VERSION := $(shell cat VERSION)
 PYTHON ?= python3
 
-.PHONY: help setup images execd demo serve test test-unit test-go test-engines lint bench cluster cluster-down
+.PHONY: help setup images execd demo serve test test-unit test-go test-engines test-k8s lint bench cluster cluster-down
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -38,7 +38,10 @@ test-unit: ## pure-logic Python tests (no engine needed)
 	$(PYTHON) -m pytest tests/unit -q
 
 test-engines: ## Python tests: unit + real dockerd (runc and runsc) + official SDK/CLI
-	$(PYTHON) -m pytest tests -ra -p no:cacheprovider
+	$(PYTHON) -m pytest tests -ra -p no:cacheprovider --ignore=tests/k8s
+
+test-k8s: cluster ## controller tests on the local Kubernetes cluster
+	$(PYTHON) -m pytest tests/k8s -ra -p no:cacheprovider
 
 bench: setup ## measure start-up and exec latency; results go to bench/results/
 	bench/run.sh
