@@ -60,6 +60,27 @@ def runtime_sections(runtime: str) -> dict[str, dict[str, Any]]:
     return {"secure_runtime": {"type": runtime, "docker_runtime": runtime}}
 
 
+def wait_for(predicate: Any, timeout: float, what: str) -> None:
+    """Poll ``predicate`` until it is true; fail naming ``what`` after ``timeout`` s."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+def create_body(image: str, **changes: Any) -> dict[str, Any]:
+    """A small, valid lifecycle create body; ``changes`` replace top-level fields."""
+    return {
+        "image": {"uri": image},
+        "entrypoint": ["tail", "-f", "/dev/null"],
+        "timeout": 120,
+        "resourceLimits": {"cpu": "1", "memory": "256Mi"},
+        **changes,
+    }
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -11,7 +11,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from helpers import BUSYBOX_IMAGE
+from helpers import BUSYBOX_IMAGE, wait_for
 from opensandbox.models.execd import RunCommandOpts
 from opensandbox.models.filesystem import (
     ContentReplaceEntry,
@@ -31,15 +31,6 @@ def stdout_lines(execution: Any) -> list[str]:
 
 def stderr_lines(execution: Any) -> list[str]:
     return [m.text for m in execution.logs.stderr]
-
-
-def wait_for(predicate: Any, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
 def test_run_streams_lines_and_exit_zero(execd_sandbox: Any):

@@ -11,7 +11,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from helpers import BASE_IMAGE, BUSYBOX_IMAGE, require_image, runtime_sections
+from helpers import (
+    BASE_IMAGE,
+    BUSYBOX_IMAGE,
+    create_body,
+    require_image,
+    runtime_sections,
+    wait_for,
+)
 from opensandbox.models.sandboxes import SandboxFilter
 from opensandbox.sync import SandboxManagerSync, SandboxSync
 
@@ -32,15 +39,6 @@ def sandbox_containers(docker_client: Any, sandbox_id: str | None = None) -> lis
 
 def managed_volumes(docker_client: Any) -> set[str]:
     return {v.name for v in docker_client.volumes.list(filters=MANAGED)}
-
-
-def wait_for(predicate: Any, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.25)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
 @pytest.fixture
@@ -200,13 +198,7 @@ def test_bad_creates_fail_cleanly(
     server = server_factory()
     before = {c.id for c in sandbox_containers(docker_client)}
     volumes_before = managed_volumes(docker_client)
-    body = {
-        "image": {"uri": BUSYBOX_IMAGE},
-        "entrypoint": ["tail", "-f", "/dev/null"],
-        "timeout": 60,
-        "resourceLimits": {"cpu": "1", "memory": "256Mi"},
-        **body_changes,
-    }
+    body = create_body(BUSYBOX_IMAGE, **body_changes)
     with server.api() as api:
         response = api.post("/sandboxes", json=body)
     assert response.status_code == status, response.text

@@ -9,13 +9,20 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import pytest
-from helpers import BUSYBOX_IMAGE, ROOT, ServerProcess, require_image, require_runtime
+from helpers import (
+    BUSYBOX_IMAGE,
+    ROOT,
+    ServerProcess,
+    create_body,
+    require_image,
+    require_runtime,
+    wait_for,
+)
 from opensandbox.sync import SandboxSync
 
 pytestmark = pytest.mark.docker
@@ -37,7 +44,7 @@ def daemon_runtime(docker_client: Any, name: str, path: str, args: list[str]) ->
     edit = [sys.executable, str(ROOT / "hack/daemon_json.py")]
     subprocess.run([*edit, "set", name, path, *args], check=True, capture_output=True)
     reload_dockerd()
-    wait_until(lambda: name in _runtimes(docker_client), f"{name} registered")
+    wait_for(lambda: name in _runtimes(docker_client), 20, f"{name} registered")
     try:
         yield
     finally:
@@ -48,20 +55,11 @@ def remove_daemon_runtime(docker_client: Any, name: str) -> None:
     edit = [sys.executable, str(ROOT / "hack/daemon_json.py")]
     subprocess.run([*edit, "remove", name], check=True, capture_output=True)
     reload_dockerd()
-    wait_until(lambda: name not in _runtimes(docker_client), f"{name} removed")
+    wait_for(lambda: name not in _runtimes(docker_client), 20, f"{name} removed")
 
 
 def reload_dockerd() -> None:
     subprocess.run([str(ROOT / "hack/dockerd.sh"), "reload"], check=True, capture_output=True)
-
-
-def wait_until(predicate: Any, what: str, timeout: float = 20) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def start_failing(server_factory: Any, sections: dict) -> ServerProcess:
@@ -134,12 +132,7 @@ def test_request_fields_cannot_change_the_runtime(server_factory: Any, docker_cl
     require_image(docker_client, BUSYBOX_IMAGE)
     server = server_factory({"secure_runtime": {"type": "gvisor"}})
     with server.api() as api:
-        body = {
-            "image": {"uri": BUSYBOX_IMAGE},
-            "entrypoint": ["tail", "-f", "/dev/null"],
-            "timeout": 120,
-            "resourceLimits": {"cpu": "1", "memory": "256Mi"},
-        }
+        body = create_body(BUSYBOX_IMAGE)
         refused = api.post("/sandboxes", json={**body, "extensions": {"runtime": "runc"}})
         assert refused.status_code == 400, refused.text
         created = api.post(
@@ -228,15 +221,7 @@ def test_runtime_removed_after_startup_gives_503_and_leaves_nothing(
         remove_daemon_runtime(docker_client, name)
         before = managed_ids(docker_client)
         with server.api() as api:
-            response = api.post(
-                "/sandboxes",
-                json={
-                    "image": {"uri": BUSYBOX_IMAGE},
-                    "entrypoint": ["tail", "-f", "/dev/null"],
-                    "timeout": 60,
-                    "resourceLimits": {"cpu": "1", "memory": "256Mi"},
-                },
-            )
+            response = api.post("/sandboxes", json=create_body(BUSYBOX_IMAGE))
         assert response.status_code == 503, response.text
         assert response.json()["code"] == "SECURE_RUNTIME::UNAVAILABLE"
         assert name in response.json()["message"]
