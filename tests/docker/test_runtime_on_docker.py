@@ -252,3 +252,10 @@ def test_doctor_reports_runtime_and_canary(tmp_path: Any, docker_client: Any):
     )
     assert result.returncode == 1
     assert "sandhold-test-absent" in result.stdout
+
+
+def test_unreachable_daemon_refuses_to_start(server_factory: Any, tmp_path: Any):
+    socket = f"unix://{tmp_path}/no-docker.sock"
+    server = start_failing(server_factory, {"docker": {"base_url": socket}})
+    line = last_error_line(server)
+    assert "cannot reach the Docker daemon" in line and "no-docker.sock" in line
