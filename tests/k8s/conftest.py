@@ -20,7 +20,15 @@ from typing import Any
 import pytest
 import yaml
 from helpers import missing
-from k8s_support import CRD_DIR, KUBECONFIG, UP_SCRIPT, Controller, new_kube, node_ready, wait_for
+from k8s.k8s_support import (
+    CRD_DIR,
+    KUBECONFIG,
+    UP_SCRIPT,
+    Controller,
+    new_kube,
+    node_ready,
+    wait_for,
+)
 
 
 @pytest.fixture(scope="session")

@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from k8s_support import pod_template, wait_for
+from k8s.k8s_support import pod_template, wait_for
 
 from sandhold.controller import _constants as c
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from test_controller_fakes import batch, pod
+from unit.test_controller_fakes import batch, pod
 
 from sandhold.controller import _constants as c
 from sandhold.controller import _decisions as d

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 
-from test_controller_fakes import TEMPLATE, batch, pod
+from unit.test_controller_fakes import TEMPLATE, batch, pod
 
 from sandhold.controller import _constants as c
 from sandhold.controller import _manifests as m

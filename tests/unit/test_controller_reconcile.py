@@ -6,7 +6,7 @@ import json
 from datetime import UTC, datetime
 
 import pytest
-from test_controller_fakes import FakeKube, batch, pool
+from unit.test_controller_fakes import FakeKube, batch, pool
 
 from sandhold.controller import _constants as c
 from sandhold.controller._reconcile import Reconciler

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from test_controller_fakes import pool
+from unit.test_controller_fakes import pool
 
 from sandhold.controller import check_pool_runtime
 
