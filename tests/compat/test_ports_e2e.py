@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
-from helpers import BASE_IMAGE, require_image, wait_for
+from helpers import BASE_IMAGE, require_image, runtime_sections, wait_for
 from opensandbox.models.execd import RunCommandOpts
 from opensandbox.sync import SandboxSync
 from websockets.sync.client import connect
@@ -83,9 +83,9 @@ def start_services(sandbox: Any) -> None:
     )
 
 
-def test_http_and_websocket_ports(server_factory: Any, docker_client: Any):
+def test_http_and_websocket_ports(server_factory: Any, docker_client: Any, runtime: str):
     require_image(docker_client, BASE_IMAGE)
-    server = server_factory()
+    server = server_factory(runtime_sections(runtime))
     sandbox = SandboxSync.create(BASE_IMAGE, connection_config=server.connection())
     try:
         start_services(sandbox)
