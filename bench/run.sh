@@ -5,5 +5,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 python3 bench/lifecycle_bench.py --runs "${BENCH_RUNS:-20}"
 if [[ -f bench/execd_bench.py ]]; then
-  python3 bench/execd_bench.py
+  python3 bench/execd_bench.py | tee bench/results/execd.json
 fi
