@@ -31,6 +31,15 @@ from k8s.k8s_support import (
 )
 
 
+def _wait_ready(seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while not node_ready(new_kube()):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(2)
+    return True
+
+
 @pytest.fixture(scope="session")
 def kube() -> Any:
     """The controller's own client layer, pointed at the test cluster."""
@@ -39,18 +48,17 @@ def kube() -> Any:
         import kubernetes  # noqa: F401
     except ImportError as exc:
         missing(f"the kubernetes extra is not installed ({exc}): pip install -e '.[kubernetes]'")
-    if not (KUBECONFIG.is_file() and node_ready(new_kube())):
+    # A kubeconfig means a cluster exists (maybe still starting, or being
+    # restarted by someone else): wait for it rather than start a second one.
+    if not (KUBECONFIG.is_file() and _wait_ready(120)):
         if not UP_SCRIPT.is_file():
             missing(f"no Ready cluster at {KUBECONFIG} and no {UP_SCRIPT} to start one")
         done = subprocess.run(["bash", str(UP_SCRIPT)], capture_output=True, text=True)
         if done.returncode != 0 or not KUBECONFIG.is_file():
             missing(f"hack/cluster/up.sh failed ({done.returncode}): {done.stderr[-2000:]}")
-    client = new_kube()
-    deadline = time.monotonic() + 120
-    while not node_ready(client):
-        if time.monotonic() > deadline:
+        if not _wait_ready(120):
             missing(f"the cluster at {KUBECONFIG} has no Ready node")
-        time.sleep(1)
+    client = new_kube()
     return client
 
 
@@ -70,7 +78,7 @@ def crds(kube: Any) -> None:
 
         def established(name: str = name) -> bool:
             got = kube._request("GET", f"{base}/{name}")
-            conds = got.get("status", {}).get("conditions", [])
+            conds = (got.get("status") or {}).get("conditions") or []
             return any(c["type"] == "Established" and c["status"] == "True" for c in conds)
 
         wait_for(established, 30, f"CRD {name} to be established", step=0.2)
