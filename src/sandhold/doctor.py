@@ -81,7 +81,7 @@ def _docker_checks(config: AppConfig, resolved: ResolvedRuntime) -> list[Check]:
     info = client.info()
     runtimes = daemon_runtimes(client)
     listed = ", ".join(
-        f"{name} ({spec.get('path', name)} {' '.join(spec.get('runtimeArgs') or [])})".strip()
+        f"{name} ({' '.join([spec.get('path', name), *(spec.get('runtimeArgs') or [])])})"
         for name, spec in sorted(runtimes.items())
     )
     checks = [
