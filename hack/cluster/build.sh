@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the Kubernetes components of the local cluster (one binary,
-# sandhold-kube, see hack/cluster/kube/main.go) and the pause binary, unless
+# sandhold-kube, see hack/cluster/kube/main.go), the pause binary and gVisor's
+# containerd shim (containerd-shim-runsc-v1), unless
 # the cache already holds them for the pinned version and wrapper sources.
 # Prints the cache directory on stdout.
 #
@@ -13,12 +14,13 @@ set -o errexit -o nounset -o pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 # shellcheck source=hack/cluster/lib.sh
 source hack/cluster/lib.sh
+lock_cluster
 
 force=false
 [[ "${1:-}" == "--force" ]] && force=true
 
 out="$(kube_cache_dir)"
-if ! ${force} && [[ -x "${out}/sandhold-kube" && -x "${out}/pause" ]]; then
+if ! ${force} && [[ -x "${out}/sandhold-kube" && -x "${out}/pause" && -x "${out}/containerd-shim-runsc-v1" ]]; then
 	log "using cached binaries in ${out}"
 	printf '%s\n' "${out}"
 	exit 0
@@ -48,15 +50,27 @@ build_flags=(-trimpath "-ldflags=${ldflags}")
 
 log "building Kubernetes ${KUBE_VERSION} (one binary; a cold build takes a while on 2 cores)"
 start=${SECONDS}
+# Static binaries; no VCS stamping (the wrapper module sits inside this repo).
+export CGO_ENABLED=0 GOFLAGS=-buildvcs=false
 (
 	cd hack/cluster/kube
-	export CGO_ENABLED=0 GOFLAGS=-buildvcs=false
 	nice -n "${BUILD_NICE:-10}" "${GO}" build "${build_flags[@]}" -o "${tmp}/sandhold-kube" .
 	nice -n "${BUILD_NICE:-10}" "${GO}" build "${build_flags[@]}" -o "${tmp}/pause" ./pause
+)
+# Outside any module, like `go install pkg@version`, so gVisor's dependency
+# versions and Kubernetes' never meet in one build list.
+(
+	cd /
+	export GOBIN="${tmp}/gobin"
+	nice -n "${BUILD_NICE:-10}" "${GO}" install -trimpath -ldflags="-s -w" "gvisor.dev/gvisor/shim@${GVISOR_VERSION}"
+	mv "${tmp}/gobin/shim" "${tmp}/containerd-shim-runsc-v1"
+	rmdir "${tmp}/gobin"
 )
 log "built in $((SECONDS - start))s"
 
 rm -rf "${out}"
 mv "${tmp}" "${out}"
 trap - EXIT
+# Builds for other pins are ~150 MB each and no longer used.
+find "${CACHE_DIR}" -mindepth 1 -maxdepth 1 ! -path "${out}" -exec rm -rf {} +
 printf '%s\n' "${out}"

@@ -13,6 +13,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 source hack/cluster/lib.sh
 
 [[ ${EUID} -eq 0 ]] || die "must run as root"
+lock_cluster
 purge=false
 case "${1:-}" in
 --purge) purge=true ;;
@@ -42,7 +43,12 @@ if [[ -n "$(pid_of containerd)" ]]; then
 		"${KUBE}" cri-reset --runtime-endpoint "${CRI_ENDPOINT}" >&2 ||
 			log "cri-reset failed; falling back to killing tasks"
 	fi
-	# Whatever CRI did not own (or did not manage to remove).
+	# Whatever CRI did not own (or did not manage to remove). Remember the
+	# network namespaces of those containers: nobody runs CNI DEL for them.
+	for id in $("${CTR[@]}" containers ls -q 2>/dev/null); do
+		"${CTR[@]}" containers info "${id}" 2>/dev/null |
+			grep -o '"/var/run/netns/cni-[0-9a-f-]*"' | tr -d '"' >>"${RUN_DIR}/leftover-netns" || true
+	done
 	for id in $("${CTR[@]}" tasks ls -q 2>/dev/null); do
 		"${CTR[@]}" tasks kill -s SIGKILL "${id}" >/dev/null 2>&1 || true
 		"${CTR[@]}" tasks delete -f "${id}" >/dev/null 2>&1 || true
@@ -71,6 +77,16 @@ if [[ -x "${KUBE}" ]] && iptables -t nat -S KUBE-SERVICES >/dev/null 2>&1; then
 	"${KUBE}" kube-proxy --cleanup >/dev/null 2>&1 || true
 fi
 ip link delete "${CNI_BRIDGE}" 2>/dev/null || true
+if [[ -f "${RUN_DIR}/leftover-netns" ]]; then
+	while read -r ns; do
+		log "removing leftover network namespace ${ns}"
+		umount "${ns}" 2>/dev/null || true
+		rm -f "${ns}"
+	done < <(sort -u "${RUN_DIR}/leftover-netns")
+	rm -f "${RUN_DIR}/leftover-netns"
+fi
+# No pod holds an address while the cluster is down.
+find "${STATE_DIR}/cni/networks" -type f ! -name lock -delete 2>/dev/null || true
 
 # Mounts left by pods (volumes, rootfs, sandbox shm) under our roots, deepest
 # first.

@@ -11,6 +11,12 @@
 # set, and 1.36 drops containerd 1.x, which is what Debian 12 ships).
 KUBE_VERSION="v1.34.4"
 MIN_GO_MINOR=24 # k8s.io/kubernetes v1.34 says `go 1.24.0`
+# gVisor's containerd shim (containerd-shim-runsc-v1), from the `go` branch
+# of gvisor.dev/gvisor: the same pin as RUNSC_MODULE_VERSION in
+# hack/runsc.sh, so the shim and the runsc it drives come from one tree.
+# (The runc shim cannot drive runsc for pods: it never sees the exit of a
+# container that runs inside an existing sandbox.)
+GVISOR_VERSION="v0.0.0-20260905035102-160fafc42237"
 
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)"
 SANDHOLD_VERSION="$(cat "${REPO_ROOT}/VERSION")"
@@ -26,6 +32,7 @@ KUBELET_DIR="${STATE_DIR}/kubelet"
 CONTAINERD_SOCK="${RUN_DIR}/containerd.sock"
 CRI_ENDPOINT="unix://${CONTAINERD_SOCK}"
 ADMIN_KUBECONFIG="${STATE_DIR}/admin.kubeconfig"
+LOCK_FILE=/run/sandhold-cluster-scripts.lock # flock; components never inherit it
 
 # Network. The pod and service ranges are private ranges that neither
 # Docker's default bridge (172.17.0.0/16) nor its address pools use.
@@ -44,6 +51,19 @@ PAUSE_IMAGE="docker.io/sandhold/pause:${SANDHOLD_VERSION}"
 
 # Components in start order; down.sh stops them in reverse.
 COMPONENTS=(containerd etcd kube-apiserver kube-controller-manager kube-scheduler kube-proxy kubelet)
+
+# lock_cluster: one up/down/build at a time on this machine; a second caller
+# waits (up to 20 minutes: a cold build) instead of starting a duplicate
+# containerd or apiserver. Scripts run by a lock holder inherit the lock.
+lock_cluster() {
+	[[ -n "${SANDHOLD_CLUSTER_LOCKED:-}" ]] && return 0
+	exec 9>"${LOCK_FILE}"
+	if ! flock -n 9; then
+		log "another cluster script is running; waiting for it"
+		flock -w 1200 9 || die "gave up waiting for ${LOCK_FILE}"
+	fi
+	export SANDHOLD_CLUSTER_LOCKED=$$
+}
 
 log() { printf '[cluster] %s\n' "$*" >&2; }
 die() {
@@ -71,7 +91,7 @@ write_file() {
 # change to either triggers exactly one rebuild.
 kube_cache_dir() {
 	local src="${REPO_ROOT}/hack/cluster/kube" key
-	key="$(cd "${src}" && { cat go.mod go.sum; find . -name '*.go' -print0 | LC_ALL=C sort -z | xargs -0 cat; } | sha256sum | cut -c1-12)"
+	key="$(cd "${src}" && { echo "${GVISOR_VERSION}"; cat go.mod go.sum; find . -name '*.go' -print0 | LC_ALL=C sort -z | xargs -0 cat; } | sha256sum | cut -c1-12)"
 	printf '%s/%s-%s\n' "${CACHE_DIR}" "${KUBE_VERSION}" "${key}"
 }
 

@@ -12,6 +12,7 @@ set -o errexit -o nounset -o pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 # shellcheck source=hack/cluster/lib.sh
 source hack/cluster/lib.sh
+lock_cluster
 
 [[ -S "${CONTAINERD_SOCK}" ]] || die "the cluster's containerd is not running; run hack/cluster/up.sh"
 if ! command -v docker >/dev/null || ! docker version >/dev/null 2>&1; then

@@ -43,7 +43,9 @@ func criReset(ctx context.Context, endpoint string, timeout time.Duration) error
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	logger := klog.Background()
-	rs, err := criclient.NewRemoteRuntimeService(endpoint, 10*time.Second, nil, &logger)
+	// The connection timeout is also each call's timeout: stopping a pod
+	// waits for its containers' grace period, so be generous.
+	rs, err := criclient.NewRemoteRuntimeService(endpoint, time.Minute, nil, &logger)
 	if err != nil {
 		return fmt.Errorf("connecting to %s: %w", endpoint, err)
 	}
