@@ -10,13 +10,9 @@
 # runs on cgroup v1 by default (1.35+ refuse it unless failCgroupV1=false is
 # set, and 1.36 drops containerd 1.x, which is what Debian 12 ships).
 KUBE_VERSION="v1.34.4"
-MIN_GO_MINOR=24 # k8s.io/kubernetes v1.34 says `go 1.24.0`
-# gVisor's containerd shim (containerd-shim-runsc-v1), from the `go` branch
-# of gvisor.dev/gvisor: the same pin as RUNSC_MODULE_VERSION in
-# hack/runsc.sh, so the shim and the runsc it drives come from one tree.
-# (The runc shim cannot drive runsc for pods: it never sees the exit of a
-# container that runs inside an existing sandbox.)
-GVISOR_VERSION="v0.0.0-20260905035102-160fafc42237"
+# gVisor's containerd shim is pinned in hack/cluster/gvisor-shim/go.mod, to
+# the same gvisor.dev/gvisor version as RUNSC_MODULE_VERSION in hack/runsc.sh.
+MIN_GO_MINOR=26 # gvisor.dev/gvisor's go branch says `go 1.26.3`; Kubernetes 1.24.0
 
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)"
 SANDHOLD_VERSION="$(cat "${REPO_ROOT}/VERSION")"
@@ -90,8 +86,12 @@ write_file() {
 # pinned version and the exact wrapper sources (go.mod, go.sum, *.go), so a
 # change to either triggers exactly one rebuild.
 kube_cache_dir() {
-	local src="${REPO_ROOT}/hack/cluster/kube" key
-	key="$(cd "${src}" && { echo "${GVISOR_VERSION}"; cat go.mod go.sum; find . -name '*.go' -print0 | LC_ALL=C sort -z | xargs -0 cat; } | sha256sum | cut -c1-12)"
+	local key
+	key="$(cd "${REPO_ROOT}/hack/cluster" && {
+		sed -n '/^build_shim()/,/^}/p' build.sh
+		find kube gvisor-shim -type f \( -name '*.go' -o -name go.mod -o -name go.sum \) -print0 |
+			LC_ALL=C sort -z | xargs -0 cat
+	} | sha256sum | cut -c1-12)"
 	printf '%s/%s-%s\n' "${CACHE_DIR}" "${KUBE_VERSION}" "${key}"
 }
 
@@ -108,6 +108,7 @@ pid_of() {
 	# pid that runs something else is not ours.
 	local exe
 	exe="$(readlink "/proc/${pid}/exe" 2>/dev/null || true)"
+	exe="${exe% (deleted)}" # a rebuilt binary replaced it; still ours
 	[[ "${exe}" == "$(sed -n 2p "${f}")" ]] || return 0
 	printf '%s\n' "${pid}"
 }
