@@ -77,6 +77,18 @@ if [[ -x "${KUBE}" ]] && iptables -t nat -S KUBE-SERVICES >/dev/null 2>&1; then
 	"${KUBE}" kube-proxy --cleanup >/dev/null 2>&1 || true
 fi
 ip link delete "${CNI_BRIDGE}" 2>/dev/null || true
+# Masquerade rules of pods whose CNI DEL never ran (a runtime failure
+# mid-create), found by the network name CNI writes into their comment.
+while read -r rule; do
+	chain="${rule##* -j }"
+	eval "iptables -t nat ${rule/#-A /-D }" 2>/dev/null || true
+	iptables -t nat -F "${chain}" 2>/dev/null || true
+	iptables -t nat -X "${chain}" 2>/dev/null || true
+done < <(iptables -t nat -S POSTROUTING 2>/dev/null | grep -F 'name: \"sandhold\"' || true)
+for t in nat mangle filter; do
+	iptables -t "${t}" -X KUBE-KUBELET-CANARY 2>/dev/null || true
+	ip6tables -t "${t}" -X KUBE-KUBELET-CANARY 2>/dev/null || true
+done
 if [[ -f "${RUN_DIR}/leftover-netns" ]]; then
 	while read -r ns; do
 		log "removing leftover network namespace ${ns}"
