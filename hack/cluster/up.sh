@@ -13,6 +13,8 @@
 # Environment:
 #   SANDHOLD_NODE_IP   node address (default: source address of the default route)
 #   READY_TIMEOUT      seconds to wait for the node to be Ready (default 180)
+#   SANDHOLD_RUNSC_ENV runsc selection written by hack/runsc.sh
+#                      (default /etc/sandhold/runsc.env; missing: Debian's runsc)
 set -o errexit -o nounset -o pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
@@ -57,12 +59,13 @@ ensure_packages() {
 # A newer runsc, when installed, describes itself in /etc/sandhold/runsc.env
 # (RUNSC_PATH, RUNSC_NETWORK). Otherwise Debian's runsc is used; it cannot run
 # its own network stack on this kernel generation, hence network=host.
+RUNSC_ENV="${SANDHOLD_RUNSC_ENV:-/etc/sandhold/runsc.env}"
 RUNSC_PATH="" RUNSC_NETWORK=""
-if [[ -f /etc/sandhold/runsc.env ]]; then
-	# shellcheck disable=SC1091
-	RUNSC_PATH="$(. /etc/sandhold/runsc.env && echo "${RUNSC_PATH:-}")"
-	# shellcheck disable=SC1091
-	RUNSC_NETWORK="$(. /etc/sandhold/runsc.env && echo "${RUNSC_NETWORK:-}")"
+if [[ -f "${RUNSC_ENV}" ]]; then
+	# shellcheck disable=SC1090
+	RUNSC_PATH="$(. "${RUNSC_ENV}" && echo "${RUNSC_PATH:-}")"
+	# shellcheck disable=SC1090
+	RUNSC_NETWORK="$(. "${RUNSC_ENV}" && echo "${RUNSC_NETWORK:-}")"
 fi
 if [[ -z "${RUNSC_PATH}" || ! -x "${RUNSC_PATH}" ]]; then
 	RUNSC_PATH=""
