@@ -103,7 +103,7 @@ pid_of() {
 	[[ -f "${f}" ]] || return 0
 	pid="$(sed -n 1p "${f}")"
 	[[ "${pid}" =~ ^[0-9]+$ ]] || return 0
-	[[ -d "/proc/${pid}" ]] || return 0
+	alive "${pid}" || return 0
 	# The pid file records the executable path after the pid; a recycled
 	# pid that runs something else is not ours.
 	local exe
@@ -111,6 +111,15 @@ pid_of() {
 	exe="${exe% (deleted)}" # a rebuilt binary replaced it; still ours
 	[[ "${exe}" == "$(sed -n 2p "${f}")" ]] || return 0
 	printf '%s\n' "${pid}"
+}
+
+# alive PID: the process exists and is not a zombie (our components are
+# reparented to PID 1, which may reap them only a while later).
+alive() {
+	local stat
+	stat="$(cat "/proc/$1/stat" 2>/dev/null)" || return 1
+	stat="${stat##*) }"
+	[[ "${stat:0:1}" != Z ]]
 }
 
 # stop_component NAME [GRACE_SECONDS]: SIGTERM, wait, then SIGKILL.
@@ -124,10 +133,10 @@ stop_component() {
 	log "stopping ${name} (pid ${pid})"
 	kill -TERM "${pid}" 2>/dev/null || true
 	for ((i = 0; i < grace * 10; i++)); do
-		[[ -d "/proc/${pid}" ]] || break
+		alive "${pid}" || break
 		sleep 0.1
 	done
-	if [[ -d "/proc/${pid}" ]]; then
+	if alive "${pid}"; then
 		log "${name} ignored SIGTERM for ${grace}s, sending SIGKILL"
 		kill -KILL "${pid}" 2>/dev/null || true
 	fi
