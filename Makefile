@@ -24,7 +24,7 @@ demo: setup ## set up this machine, start a gVisor server, run code in a sandbox
 serve: ## run the server with ~/.sandbox.toml (or $$SANDBOX_CONFIG_PATH)
 	sandhold serve
 
-test: setup lint test-go test-engines ## everything: lint, Go tests, unit tests, real-engine tests
+test: setup lint test-go test-engines test-k8s ## everything: lint, Go tests, unit, real dockerd (runc, runsc), local cluster
 
 lint: ## ruff and go vet
 	$(PYTHON) -m ruff check src tests bench hack
@@ -37,10 +37,10 @@ test-go: ## execd's Go tests
 test-unit: ## pure-logic Python tests (no engine needed)
 	$(PYTHON) -m pytest tests/unit -q
 
-test-engines: ## Python tests: unit + real dockerd (runc and runsc) + official SDK/CLI
+test-engines: ## Python tests: unit + real dockerd (runc and runsc) + official SDK/CLI (no cluster)
 	$(PYTHON) -m pytest tests -ra -p no:cacheprovider --ignore=tests/k8s
 
-test-k8s: cluster ## controller tests on the local Kubernetes cluster
+test-k8s: cluster ## controller tests on the local Kubernetes cluster (started if needed)
 	$(PYTHON) -m pytest tests/k8s -ra -p no:cacheprovider
 
 bench: setup ## measure start-up and exec latency; results go to bench/results/
