@@ -109,16 +109,25 @@ NODE_IP="${SANDHOLD_NODE_IP:-$(detect_node_ip)}"
 # new_key FILE: an ECDSA P-256 key (fast to generate; every component accepts it).
 new_key() { openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$1" 2>/dev/null; }
 
-# sign NAME SUBJECT EXT_USAGE [SAN]: key + certificate signed by the cluster CA.
+# new_ca NAME CN: a self-signed CA.
+new_ca() {
+	new_key "${PKI_DIR}/$1.key"
+	openssl req -x509 -new -key "${PKI_DIR}/$1.key" -subj "/CN=$2" -days 3650 -sha256 \
+		-addext "basicConstraints=critical,CA:TRUE" \
+		-addext "keyUsage=critical,keyCertSign,cRLSign,digitalSignature" -out "${PKI_DIR}/$1.crt"
+}
+
+# sign NAME SUBJECT EXT_USAGE [SAN] [CA]: key + certificate signed by CA
+# (default: the cluster CA).
 sign() {
-	local name="$1" subj="$2" usage="$3" san="${4:-}" ext
+	local name="$1" subj="$2" usage="$3" san="${4:-}" ca="${5:-ca}" ext
 	ext="basicConstraints=critical,CA:FALSE
 keyUsage=critical,digitalSignature,keyEncipherment
 extendedKeyUsage=${usage}"
 	[[ -n "${san}" ]] && ext+=$'\n'"subjectAltName=${san}"
 	[[ -f "${PKI_DIR}/${name}.key" ]] || new_key "${PKI_DIR}/${name}.key"
 	openssl req -new -key "${PKI_DIR}/${name}.key" -subj "${subj}" -out "${PKI_DIR}/${name}.csr"
-	openssl x509 -req -in "${PKI_DIR}/${name}.csr" -CA "${PKI_DIR}/ca.crt" -CAkey "${PKI_DIR}/ca.key" \
+	openssl x509 -req -in "${PKI_DIR}/${name}.csr" -CA "${PKI_DIR}/${ca}.crt" -CAkey "${PKI_DIR}/${ca}.key" \
 		-CAcreateserial -days 3650 -sha256 -extfile <(printf '%s\n' "${ext}") \
 		-out "${PKI_DIR}/${name}.crt" 2>/dev/null
 	rm -f "${PKI_DIR}/${name}.csr"
@@ -129,10 +138,14 @@ ensure_pki() {
 	if [[ ! -f ca.crt || ! -f ca.key ]]; then
 		log "creating the cluster CA and certificates in ${PKI_DIR}"
 		rm -f ./*.crt ./*.key ./*.pub ./*.srl node-ip
-		new_key ca.key
-		openssl req -x509 -new -key ca.key -subj "/CN=sandhold-cluster-ca" -days 3650 -sha256 \
-			-addext "basicConstraints=critical,CA:TRUE" \
-			-addext "keyUsage=critical,keyCertSign,cRLSign,digitalSignature" -out ca.crt
+		new_ca ca sandhold-cluster-ca
+	fi
+	# The front proxy CA authenticates the apiserver to aggregated APIs and
+	# fills extension-apiserver-authentication, which the controller-manager
+	# and scheduler read (without it they log an error every few seconds).
+	if [[ ! -f front-proxy-ca.crt || ! -f front-proxy-client.crt ]]; then
+		new_ca front-proxy-ca sandhold-front-proxy-ca
+		sign front-proxy-client /CN=front-proxy-client clientAuth "" front-proxy-ca
 	fi
 	[[ -f sa.key ]] || { new_key sa.key && openssl pkey -in sa.key -pubout -out sa.pub 2>/dev/null; }
 	local n
@@ -468,6 +481,13 @@ apiserver_args=(
 	--service-account-issuer=https://kubernetes.default.svc.cluster.local
 	--service-account-key-file="${PKI_DIR}/sa.pub"
 	--service-account-signing-key-file="${PKI_DIR}/sa.key"
+	--requestheader-client-ca-file="${PKI_DIR}/front-proxy-ca.crt"
+	--requestheader-allowed-names=front-proxy-client
+	--requestheader-username-headers=X-Remote-User
+	--requestheader-group-headers=X-Remote-Group
+	--requestheader-extra-headers-prefix=X-Remote-Extra-
+	--proxy-client-cert-file="${PKI_DIR}/front-proxy-client.crt"
+	--proxy-client-key-file="${PKI_DIR}/front-proxy-client.key"
 	--authorization-mode=Node,RBAC
 	--enable-admission-plugins=NodeRestriction
 	--allow-privileged=true
