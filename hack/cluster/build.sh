@@ -48,7 +48,7 @@ trap 'rm -rf "${tmp}"' EXIT
 build_flags=(-trimpath "-ldflags=${ldflags}")
 [[ -n "${GOFLAGS_P:-}" ]] && build_flags+=(-p "${GOFLAGS_P}")
 
-log "building Kubernetes ${KUBE_VERSION} (one binary; a cold build takes a while on 2 cores)"
+log "building Kubernetes ${KUBE_VERSION} (one binary; a cold build takes 5-8 minutes on 2 cores)"
 start=${SECONDS}
 # Static binaries; no VCS stamping (the wrapper module sits inside this repo).
 export CGO_ENABLED=0 GOFLAGS=-buildvcs=false
