@@ -70,7 +70,7 @@ def wait_for(predicate: Any, timeout: float, what: str) -> None:
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
-def create_body(image: str, **changes: Any) -> dict[str, Any]:
+def create_body(image: str, /, **changes: Any) -> dict[str, Any]:
     """A small, valid lifecycle create body; ``changes`` replace top-level fields."""
     return {
         "image": {"uri": image},
