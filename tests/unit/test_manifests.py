@@ -18,26 +18,26 @@ DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 FIELD = re.compile(r"^[A-Za-z_$][A-Za-z0-9_$-]*$")
 
 
-def schema_property_names(node: Any) -> list[str]:
-    names: list[str] = []
+def all_keys(node: Any) -> list[str]:
+    """Every mapping key in the document: field names and schema keywords."""
+    keys: list[str] = []
     if isinstance(node, dict):
         for key, value in node.items():
-            if key == "properties" and isinstance(value, dict):
-                names += list(value)
-            names += schema_property_names(value)
+            keys.append(str(key))
+            keys += all_keys(value)
     elif isinstance(node, list):
         for item in node:
-            names += schema_property_names(item)
-    return names
+            keys += all_keys(item)
+    return keys
 
 
 @pytest.mark.parametrize("path", sorted(DEPLOY.glob("crds/*.yaml")), ids=lambda p: p.name)
-def test_crd_schema_fields_are_names(path: Path) -> None:
+def test_crd_keys_are_names(path: Path) -> None:
     crd = yaml.safe_load(path.read_text())
     assert crd["kind"] == "CustomResourceDefinition"
     assert crd["spec"]["group"] == "sandbox.opensandbox.io"
-    bad = [n for n in schema_property_names(crd) if not FIELD.match(n)]
-    assert not bad, f"{path.name}: schema fields that are not names: {bad}"
+    bad = [key for key in all_keys(crd) if not FIELD.match(key)]
+    assert not bad, f"{path.name}: keys that are not names: {bad}"
 
 
 @pytest.mark.parametrize("path", sorted(DEPLOY.rglob("*.yaml")), ids=lambda p: p.name)
