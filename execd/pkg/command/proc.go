@@ -212,12 +212,7 @@ func (p *Proc) Start(env []string, sink Sink) error {
 	}
 	go func() {
 		_ = cmd.Wait()
-		deadline := time.Now().Add(outputGrace)
-		_ = outR.SetReadDeadline(deadline)
-		_ = errR.SetReadDeadline(deadline)
-		readers.Wait()
-		outR.Close()
-		errR.Close()
+		drainPipes(&readers, outR, errR)
 		if timer != nil {
 			timer.Stop()
 		}
@@ -378,4 +373,18 @@ func (p *Proc) Outcome() Outcome {
 		o.Error.Traceback = []string{p.errMsg}
 	}
 	return o
+}
+
+// drainPipes lets the readers finish what an exited process wrote, then
+// closes the pipes. The read deadline bounds the wait: a grandchild that
+// inherited the write ends could otherwise keep them open forever.
+func drainPipes(readers *sync.WaitGroup, pipes ...*os.File) {
+	deadline := time.Now().Add(outputGrace)
+	for _, pipe := range pipes {
+		_ = pipe.SetReadDeadline(deadline)
+	}
+	readers.Wait()
+	for _, pipe := range pipes {
+		pipe.Close()
+	}
 }

@@ -93,12 +93,7 @@ func (s *Session) spawn() error {
 	go s.pump(&readers, errR, "stderr", ends)
 	go func() {
 		_ = cmd.Wait()
-		deadline := time.Now().Add(outputGrace)
-		_ = outR.SetReadDeadline(deadline)
-		_ = errR.SetReadDeadline(deadline)
-		readers.Wait()
-		outR.Close()
-		errR.Close()
+		drainPipes(&readers, outR, errR)
 		inW.Close()
 		s.mu.Lock()
 		s.code = cmd.ProcessState.ExitCode()
