@@ -13,6 +13,8 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -220,6 +222,21 @@ class ServerProcess:
             request_timeout=timedelta(seconds=120),
             use_server_proxy=use_server_proxy,
         )
+
+    @contextmanager
+    def sandbox(
+        self, image: str, *, use_server_proxy: bool = False, **kwargs: Any
+    ) -> Iterator[Any]:
+        """A sandbox created with the official SDK on this server, killed afterwards."""
+        from opensandbox.sync import SandboxSync
+
+        conn = self.connection(use_server_proxy=use_server_proxy)
+        sandbox = SandboxSync.create(image, connection_config=conn, **kwargs)
+        try:
+            yield sandbox
+        finally:
+            sandbox.kill()
+            sandbox.close()
 
     def delete_all_sandboxes(self) -> None:
         """Remove what a test left behind, through the API itself."""

@@ -113,10 +113,7 @@ def test_full_lifecycle(server_factory: Any, runtime: str, base_image: str, dock
 
 def test_server_proxy_carries_execd(server_factory: Any, base_image: str):
     server = server_factory()
-    sandbox = SandboxSync.create(
-        base_image, connection_config=server.connection(use_server_proxy=True)
-    )
-    try:
+    with server.sandbox(base_image, use_server_proxy=True) as sandbox:
         endpoint = sandbox.get_endpoint(44772)
         assert f"/sandboxes/{sandbox.id}/proxy/44772" in endpoint.endpoint
         result = sandbox.commands.run("for i in 1 2 3; do echo line$i; done")
@@ -124,9 +121,6 @@ def test_server_proxy_carries_execd(server_factory: Any, base_image: str):
         sandbox.files.write_file("/tmp/p.bin", b"\x00\x01binary\xff")
         assert sandbox.files.read_bytes("/tmp/p.bin") == b"\x00\x01binary\xff"
         assert sandbox.get_endpoint(18080).endpoint
-    finally:
-        sandbox.kill()
-        sandbox.close()
 
 
 def test_restart_keeps_sandboxes_and_ttl(server_factory: Any, docker_client: Any):
@@ -211,13 +205,9 @@ def test_bad_creates_fail_cleanly(
 def test_renew_and_metadata_survive_restart(server_factory: Any, docker_client: Any):
     require_image(docker_client, BUSYBOX_IMAGE)
     server = server_factory()
-    sandbox = SandboxSync.create(
-        BUSYBOX_IMAGE,
-        connection_config=server.connection(),
-        timeout=timedelta(minutes=5),
-        metadata={"a": "1", "gone": "x"},
-    )
-    try:
+    with server.sandbox(
+        BUSYBOX_IMAGE, timeout=timedelta(minutes=5), metadata={"a": "1", "gone": "x"}
+    ) as sandbox:
         target = datetime.now(UTC) + timedelta(minutes=45)
         with server.api() as api:
             r = api.post(
@@ -231,21 +221,14 @@ def test_renew_and_metadata_survive_restart(server_factory: Any, docker_client: 
         info = SandboxManagerSync.create(server.connection()).get_sandbox_info(sandbox.id)
         assert info.metadata == {"a": "1", "b": "2"}
         assert abs((info.expires_at - target).total_seconds()) < 2
-    finally:
-        sandbox.kill()
-        sandbox.close()
 
 
 def test_servers_sharing_a_daemon_stay_apart(server_factory: Any, docker_client: Any):
     require_image(docker_client, BUSYBOX_IMAGE)
     first, second = server_factory(), server_factory()
-    sandbox = SandboxSync.create(BUSYBOX_IMAGE, connection_config=first.connection())
-    try:
+    with first.sandbox(BUSYBOX_IMAGE) as sandbox:
         with second.api() as api:
             assert api.get(f"/sandboxes/{sandbox.id}").status_code == 404
             assert sandbox.id not in api.get("/sandboxes").text
             assert api.delete(f"/sandboxes/{sandbox.id}").status_code == 404
         assert sandbox.get_info().status.state == "Running"
-    finally:
-        sandbox.kill()
-        sandbox.close()

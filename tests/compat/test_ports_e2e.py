@@ -11,7 +11,6 @@ import httpx
 import pytest
 from helpers import BASE_IMAGE, require_image, runtime_sections, wait_for
 from opensandbox.models.execd import RunCommandOpts
-from opensandbox.sync import SandboxSync
 from websockets.sync.client import connect
 
 pytestmark = pytest.mark.docker
@@ -86,8 +85,7 @@ def start_services(sandbox: Any) -> None:
 def test_http_and_websocket_ports(server_factory: Any, docker_client: Any, runtime: str):
     require_image(docker_client, BASE_IMAGE)
     server = server_factory(runtime_sections(runtime))
-    sandbox = SandboxSync.create(BASE_IMAGE, connection_config=server.connection())
-    try:
+    with server.sandbox(BASE_IMAGE) as sandbox:
         start_services(sandbox)
 
         # Direct: the endpoint goes through execd's /proxy with the token header.
@@ -118,6 +116,3 @@ def test_http_and_websocket_ports(server_factory: Any, docker_client: Any, runti
         with connect(ws_url, additional_headers=key) as ws:
             ws.send(json.dumps({"n": 1}))
             assert ws.recv(timeout=10) == 'echo:{"n": 1}'
-    finally:
-        sandbox.kill()
-        sandbox.close()

@@ -23,7 +23,6 @@ from helpers import (
     require_runtime,
     wait_for,
 )
-from opensandbox.sync import SandboxSync
 
 pytestmark = pytest.mark.docker
 
@@ -93,8 +92,7 @@ def test_gvisor_sandbox_runs_under_runsc_and_execd_works(server_factory: Any, do
     require_runtime(docker_client, "runsc")
     require_image(docker_client, BUSYBOX_IMAGE)
     server = server_factory({"secure_runtime": {"type": "gvisor"}})
-    sandbox = SandboxSync.create(BUSYBOX_IMAGE, connection_config=server.connection())
-    try:
+    with server.sandbox(BUSYBOX_IMAGE) as sandbox:
         (container,) = containers_of(docker_client, sandbox.id)
         assert container.attrs["HostConfig"]["Runtime"] == "runsc"
         dmesg = sandbox.commands.run("dmesg")
@@ -107,24 +105,17 @@ def test_gvisor_sandbox_runs_under_runsc_and_execd_works(server_factory: Any, do
         with server.api() as api:
             events = api.get(f"/sandboxes/{sandbox.id}/diagnostics/events").json()
         assert "runsc" in events["content"]
-    finally:
-        sandbox.kill()
-        sandbox.close()
 
 
 def test_without_section_sandboxes_run_under_runc(server_factory: Any, docker_client: Any):
     require_image(docker_client, BUSYBOX_IMAGE)
     server = server_factory()
-    sandbox = SandboxSync.create(BUSYBOX_IMAGE, connection_config=server.connection())
-    try:
+    with server.sandbox(BUSYBOX_IMAGE) as sandbox:
         (container,) = containers_of(docker_client, sandbox.id)
         assert container.attrs["HostConfig"]["Runtime"] == "runc"
         uname = sandbox.commands.run("uname -r")
         host_kernel = docker_client.info()["KernelVersion"]
         assert [m.text for m in uname.logs.stdout] == [host_kernel]
-    finally:
-        sandbox.kill()
-        sandbox.close()
 
 
 def test_request_fields_cannot_change_the_runtime(server_factory: Any, docker_client: Any):
@@ -199,15 +190,11 @@ def test_custom_runtime_name_works(server_factory: Any, docker_client: Any):
         server = server_factory(
             {"secure_runtime": {"type": "gvisor", "docker_runtime": "sandhold-test-custom"}}
         )
-        sandbox = SandboxSync.create(BUSYBOX_IMAGE, connection_config=server.connection())
-        try:
+        with server.sandbox(BUSYBOX_IMAGE) as sandbox:
             (container,) = containers_of(docker_client, sandbox.id)
             assert container.attrs["HostConfig"]["Runtime"] == "sandhold-test-custom"
             dmesg = sandbox.commands.run("dmesg")
             assert any("gVisor" in m.text for m in dmesg.logs.stdout)
-        finally:
-            sandbox.kill()
-            sandbox.close()
 
 
 def test_runtime_removed_after_startup_gives_503_and_leaves_nothing(
@@ -228,28 +215,27 @@ def test_runtime_removed_after_startup_gives_503_and_leaves_nothing(
         assert managed_ids(docker_client) == before
 
 
-def test_doctor_reports_runtime_and_canary(tmp_path: Any, docker_client: Any):
-    require_runtime(docker_client, "runsc")
-    good = tmp_path / "good.toml"
-    good.write_text('[secure_runtime]\ntype = "gvisor"\n')
-    result = subprocess.run(
-        [sys.executable, "-m", "sandhold.cli", "doctor", "--config", str(good)],
+def run_doctor(config: Any) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "sandhold.cli", "doctor", "--config", str(config)],
         capture_output=True,
         text=True,
         env={"COLUMNS": "200", "PATH": "/usr/local/bin:/usr/bin:/bin"},
     )
+
+
+def test_doctor_reports_runtime_and_canary(tmp_path: Any, docker_client: Any):
+    require_runtime(docker_client, "runsc")
+    good = tmp_path / "good.toml"
+    good.write_text('[secure_runtime]\ntype = "gvisor"\n')
+    result = run_doctor(good)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "runsc" in result.stdout and "gVisor" in result.stdout
     assert "network" in result.stdout
 
     bad = tmp_path / "bad.toml"
     bad.write_text('[secure_runtime]\ntype = "gvisor"\ndocker_runtime = "sandhold-test-absent"\n')
-    result = subprocess.run(
-        [sys.executable, "-m", "sandhold.cli", "doctor", "--config", str(bad)],
-        capture_output=True,
-        text=True,
-        env={"COLUMNS": "200", "PATH": "/usr/local/bin:/usr/bin:/bin"},
-    )
+    result = run_doctor(bad)
     assert result.returncode == 1
     assert "sandhold-test-absent" in result.stdout
 
