@@ -67,6 +67,8 @@ async function round(useServerProxy) {
     check(failed.error != null, "a non-zero exit reports an error", failed);
     checkEqual(failed.error.value, "3", "error value of `exit 3`");
     checkEqual(failed.exitCode, 3, "exit code of `exit 3`");
+    const status = await sandbox.commands.getCommandStatus(failed.id);
+    check(status.running === false && status.exitCode === 3, "status of the finished `exit 3`", status);
 
     step("files");
     const content = "payload\nsecond line\n";
