@@ -27,6 +27,10 @@ if ((${#images[@]} == 0)); then
 fi
 
 CTR=(ctr --address "${CONTAINERD_SOCK}" --namespace k8s.io)
+
+import_image() {
+	docker save "$1" | "${CTR[@]}" images import - >/dev/null
+}
 stamps="${STATE_DIR}/images"
 mkdir -p "${stamps}"
 for image in "${images[@]}"; do
@@ -40,6 +44,14 @@ for image in "${images[@]}"; do
 		continue
 	fi
 	log "loading ${image} into the cluster"
-	docker save "${image}" | "${CTR[@]}" images import - >/dev/null
+	if ! import_image "${image}"; then
+		# containerd 1.6 can fail an unpack with "parent snapshot ... does not
+		# exist" when its snapshot metadata went stale (seen after the
+		# cluster's processes were killed hard). Dropping the image record
+		# and importing again recreates the snapshots.
+		log "import of ${image} failed; removing its record and retrying once"
+		"${CTR[@]}" images rm "docker.io/${image}" >/dev/null 2>&1 || true
+		import_image "${image}" || die "could not load ${image} into the cluster (containerd log: ${LOG_DIR}/containerd.log)"
+	fi
 	echo "${id}" >"${stamp}"
 done
