@@ -60,6 +60,13 @@ def test_run_env_cwd_and_no_token_leak(execd_sandbox: Any):
     assert not [line for line in out if "EXECD_ACCESS_TOKEN" in line]
 
 
+def test_run_as_another_user(execd_sandbox: Any):
+    opts = RunCommandOpts(uid=65534, gid=65534)
+    result = execd_sandbox.commands.run("id -u; id -g; touch /root/forbidden", opts=opts)
+    assert stdout_lines(result)[:2] == ["65534", "65534"]
+    assert result.error is not None  # nobody cannot write to /root
+
+
 def test_set_env_reaches_later_commands(execd_sandbox: Any):
     execd_sandbox.commands.set_env("PERSISTED", "it's kept")
     ex = execd_sandbox.commands.run('echo "$PERSISTED"')
