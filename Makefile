@@ -7,7 +7,7 @@ PYTHON ?= python3
 .PHONY: help setup images execd demo serve test test-unit test-go test-engines test-k8s lint bench cluster cluster-down
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
 
 setup: ## install what is missing, start dockerd, register runsc, build the local images
 	hack/setup-host.sh
@@ -21,7 +21,7 @@ execd: ## build the execd binary and image
 demo: setup ## set up this machine, start a gVisor server, run code in a sandbox with the official SDK
 	hack/demo.sh
 
-serve: ## run the server with ~/.sandbox.toml (or $$SANDBOX_CONFIG_PATH)
+serve: ## run the server with ~/.sandbox.toml (or the file named by SANDBOX_CONFIG_PATH)
 	sandhold serve
 
 test: setup lint test-go test-engines test-k8s ## everything: lint, Go tests, unit, real dockerd (runc, runsc), local cluster
