@@ -25,6 +25,7 @@ from sandhold.errors import ConfigError
 
 if TYPE_CHECKING:
     import docker
+    import docker.models.containers
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +33,9 @@ Mode = Literal["docker", "kubernetes"]
 
 RUNC = "runc"
 DAEMON_JSON = "/etc/docker/daemon.json"
+# A canary prints two lines and exits; a runtime that needs longer than this
+# to run it is not fit to serve sandboxes.
+CANARY_TIMEOUT_SECONDS = 60
 
 
 @dataclass(frozen=True)
@@ -206,17 +210,30 @@ def run_canary(resolved: ResolvedRuntime, client: docker.DockerClient, image: st
     cannot start, or when a gVisor runtime does not report gVisor's kernel.
     """
     import docker.errors
+    import requests
 
     name = resolved.docker_runtime or RUNC
+    container = None
     try:
-        output = client.containers.run(
+        # create + start rather than containers.run: run(remove=True) leaves
+        # the container behind when the start itself fails, and a broken
+        # runtime is exactly when that happens.
+        container = client.containers.create(
             image,
             entrypoint=["/opt/sandhold/bin/execd", "probe"],
             runtime=name,
-            remove=True,
             network_mode="none",
             labels={"sandhold.dev/role": "canary"},
         )
+        container.start()
+        status = container.wait(timeout=CANARY_TIMEOUT_SECONDS)["StatusCode"]
+        output = container.logs(stdout=True, stderr=False)
+        if status != 0:
+            errors = container.logs(stdout=False, stderr=True)
+            raise ConfigError(
+                f"Docker runtime {name!r} started the canary but it failed "
+                f"(exit {status}): {errors.decode(errors='replace').strip()[-300:]!r}"
+            )
     except docker.errors.ImageNotFound as exc:
         raise ConfigError(
             f"execd image {image!r} is missing: build it with `make images` "
@@ -227,11 +244,14 @@ def run_canary(resolved: ResolvedRuntime, client: docker.DockerClient, image: st
             f"Docker runtime {name!r} is registered but cannot start a container: "
             f"{exc.explanation or exc}. Check the runtime's path and flags in {DAEMON_JSON}"
         ) from exc
-    except docker.errors.ContainerError as exc:
+    except requests.exceptions.ConnectionError as exc:  # includes read timeouts
         raise ConfigError(
-            f"Docker runtime {name!r} started the canary but it failed "
-            f"(exit {exc.exit_status}): {exc.stderr!r}"
+            f"Docker runtime {name!r}: the canary did not finish within "
+            f"{CANARY_TIMEOUT_SECONDS} s. Check the runtime's flags in {DAEMON_JSON}"
         ) from exc
+    finally:
+        if container is not None:
+            _remove_quietly(container)
     result = _parse_probe(name, output)
     if resolved.type == "gvisor" and not result.is_gvisor:
         raise ConfigError(
@@ -240,6 +260,15 @@ def run_canary(resolved: ResolvedRuntime, client: docker.DockerClient, image: st
             f"{DAEMON_JSON} at a runsc binary"
         )
     return result
+
+
+def _remove_quietly(container: docker.models.containers.Container) -> None:
+    import docker.errors
+
+    try:
+        container.remove(force=True)
+    except docker.errors.APIError as exc:
+        log.warning("could not remove canary container %s: %s", container.id[:12], exc)
 
 
 def _parse_probe(runtime: str, output: bytes) -> CanaryResult:

@@ -61,6 +61,11 @@ def reload_dockerd() -> None:
     subprocess.run([str(ROOT / "hack/dockerd.sh"), "reload"], check=True, capture_output=True)
 
 
+def canary_containers(docker_client: Any) -> list[Any]:
+    filters = {"label": "sandhold.dev/role=canary"}
+    return docker_client.containers.list(all=True, sparse=True, filters=filters)
+
+
 def start_failing(server_factory: Any, sections: dict) -> ServerProcess:
     """Start a server that must refuse to start; return it after it exited."""
     server = server_factory(sections, expect_ready=False)
@@ -170,6 +175,7 @@ def test_registered_but_broken_runtime_refuses_to_start(server_factory: Any, doc
         )
     line = last_error_line(server)
     assert "sandhold-test-broken" in line and "cannot start" in line
+    assert not canary_containers(docker_client), "a failed canary must leave nothing behind"
 
 
 def test_runc_posing_as_gvisor_refuses_to_start(server_factory: Any, docker_client: Any):
@@ -180,6 +186,7 @@ def test_runc_posing_as_gvisor_refuses_to_start(server_factory: Any, docker_clie
             {"secure_runtime": {"type": "gvisor", "docker_runtime": "sandhold-test-fake-gvisor"}},
         )
     assert "did not run gVisor" in last_error_line(server)
+    assert not canary_containers(docker_client)
 
 
 def test_custom_runtime_name_works(server_factory: Any, docker_client: Any):
