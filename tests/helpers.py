@@ -238,6 +238,36 @@ class ServerProcess:
             sandbox.kill()
             sandbox.close()
 
+    def run_client(self, argv: list[str], *, timeout: float, cwd: Path | None = None) -> str:
+        """Run a client program against this server; return its stdout.
+
+        The program gets the environment the official SDKs read
+        (``OPEN_SANDBOX_DOMAIN``, ``OPEN_SANDBOX_API_KEY``) and ``SMOKE_IMAGE``.
+        On a non-zero exit or a timeout the test fails with the program's
+        output and the tail of the server log.
+        """
+        import pytest
+
+        env = {
+            **os.environ,
+            "OPEN_SANDBOX_DOMAIN": self.domain,
+            "OPEN_SANDBOX_API_KEY": self.api_key,
+            "SMOKE_IMAGE": BASE_IMAGE,
+        }
+        env.pop("PYTHONPATH", None)  # the client brings its own packages
+        name = Path(argv[-1]).name
+        try:
+            done = subprocess.run(
+                argv, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout
+            )
+        except subprocess.TimeoutExpired as exc:
+            pytest.fail(f"{name} timed out:\n{exc.stdout}\n{exc.stderr}\n{self.logs()[-4000:]}")
+        assert done.returncode == 0, (
+            f"{name} exited {done.returncode}\n--- stdout\n{done.stdout}\n--- stderr\n"
+            f"{done.stderr[-6000:]}\n--- server log (tail)\n{self.logs()[-4000:]}"
+        )
+        return done.stdout
+
     def delete_all_sandboxes(self) -> None:
         """Remove what a test left behind, through the API itself."""
         if self.proc is None or self.proc.poll() is not None:

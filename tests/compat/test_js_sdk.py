@@ -7,7 +7,6 @@ reaching execd directly and once through the server proxy.
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -52,25 +51,5 @@ def js_project() -> Path:
 def test_js_sdk_smoke(server_factory: Any, docker_client: Any, js_project: Path):
     require_image(docker_client, BASE_IMAGE)
     server = server_factory()
-    env = {
-        **os.environ,
-        "OPEN_SANDBOX_DOMAIN": server.domain,
-        "OPEN_SANDBOX_API_KEY": server.api_key,
-        "SMOKE_IMAGE": BASE_IMAGE,
-    }
-    try:
-        done = subprocess.run(
-            [_tool("node"), "smoke.mjs"],
-            cwd=js_project,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-    except subprocess.TimeoutExpired as exc:
-        pytest.fail(f"smoke.mjs timed out:\n{exc.stdout}\n{exc.stderr}\n{server.logs()[-4000:]}")
-    assert done.returncode == 0, (
-        f"smoke.mjs exited {done.returncode}\n--- stdout\n{done.stdout}\n--- stderr\n"
-        f"{done.stderr}\n--- server log (tail)\n{server.logs()[-4000:]}"
-    )
-    assert "OK:" in done.stdout
+    stdout = server.run_client([_tool("node"), "smoke.mjs"], cwd=js_project, timeout=120)
+    assert "OK:" in stdout

@@ -79,25 +79,5 @@ def legacy_python() -> Path:
 def test_legacy_python_sdk_smoke(server_factory: Any, docker_client: Any, legacy_python: Path):
     require_image(docker_client, BASE_IMAGE)
     server = server_factory()
-    env = {
-        **os.environ,
-        "OPEN_SANDBOX_DOMAIN": server.domain,
-        "OPEN_SANDBOX_API_KEY": server.api_key,
-        "SMOKE_IMAGE": BASE_IMAGE,
-    }
-    env.pop("PYTHONPATH", None)
-    try:
-        done = subprocess.run(
-            [str(legacy_python), str(SMOKE)],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=180,
-        )
-    except subprocess.TimeoutExpired as exc:
-        pytest.fail(f"smoke timed out:\n{exc.stdout}\n{exc.stderr}\n{server.logs()[-4000:]}")
-    assert done.returncode == 0, (
-        f"smoke exited {done.returncode}\n--- stdout\n{done.stdout}\n--- stderr\n"
-        f"{done.stderr[-6000:]}\n--- server log (tail)\n{server.logs()[-4000:]}"
-    )
-    assert f"OK: opensandbox {LEGACY_VERSION}" in done.stdout
+    stdout = server.run_client([str(legacy_python), str(SMOKE)], timeout=180)
+    assert f"OK: opensandbox {LEGACY_VERSION}" in stdout
